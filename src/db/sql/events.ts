@@ -1,0 +1,53 @@
+import type { Sql } from '../pool.ts';
+
+/**
+ * Locks the batch's events that are still unprocessed. Under READ COMMITTED a row another worker
+ * finished meanwhile is re-checked after the lock and drops out, so no event is applied twice.
+ */
+export function lockUnprocessedEvents(ids: readonly string[]): Sql {
+  return {
+    text: `SELECT id, source, event FROM intake_events
+      WHERE id = ANY($1::uuid[]) AND processed_at IS NULL
+      ORDER BY id
+      FOR UPDATE`,
+    values: [ids],
+  };
+}
+
+export function markEventsProcessed(rows: readonly { id: string; leadId: number }[], at: Date): Sql {
+  return {
+    text: `UPDATE intake_events e SET processed_at = $3, lead_id = u.lead_id
+      FROM unnest($1::uuid[], $2::bigint[]) AS u(id, lead_id)
+      WHERE e.id = u.id`,
+    values: [rows.map((r) => r.id), rows.map((r) => r.leadId), at],
+  };
+}
+
+/** Stores events Leadline itself raises (e.g. a decay run's threshold crossings) as intake rows. */
+export function insertInternalEvents(
+  rows: readonly {
+    id: string;
+    externalId: string;
+    event: unknown;
+    eventType: string;
+    occurredAt: Date;
+    leadId: number;
+  }[],
+): Sql {
+  return {
+    text: `INSERT INTO intake_events (id, source, external_id, scheme, payload, event, event_type, occurred_at, lead_id)
+      SELECT u.id, 'leadline', u.external_id, 'internal', u.event::jsonb, u.event::jsonb, u.event_type, u.occurred_at, u.lead_id
+      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[])
+        AS u(id, external_id, event, event_type, occurred_at, lead_id)
+      ON CONFLICT (source, external_id) DO NOTHING
+      RETURNING id`,
+    values: [
+      rows.map((r) => r.id),
+      rows.map((r) => r.externalId),
+      rows.map((r) => JSON.stringify(r.event)),
+      rows.map((r) => r.eventType),
+      rows.map((r) => r.occurredAt),
+      rows.map((r) => r.leadId),
+    ],
+  };
+}

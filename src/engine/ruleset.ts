@@ -1,0 +1,399 @@
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { type ErrorIssue, LeadlineError } from '../errors.ts';
+import { type Condition, compileMatcher, conditionSchema, type EventMatcher } from './conditions.ts';
+import { eventTypeSchema } from './event.ts';
+
+/**
+ * The ruleset: one YAML file RevOps edits (rules/default.yml is the shipped one). Parsed objects
+ * keep the file's snake_case keys so a key named in an error or a doc is the key in the file.
+ *
+ * Points semantics worth knowing when editing rules:
+ * - `caps` are absolute points per rule: `daily` per calendar day of the event in `timezone`,
+ *   `lifetime` over the lead's whole history (expired awards still count, so decay never
+ *   re-opens a lifetime cap). An award is clipped to what the cap has left.
+ * - `expires_days` makes a positive award stop counting `expires_days × 24 h` after the event.
+ *   Negative awards never expire: penalties stay, and a score can never rise just because time
+ *   passes. A negative rule with `expires_days` is therefore rejected.
+ */
+
+export { type Condition, type ConditionOp, compileMatcher, type EventMatcher } from './conditions.ts';
+
+export const SOURCE_SCHEMES = [
+  'standard',
+  'hubspot-v3',
+  'calendly',
+  'typeform',
+  'moco',
+  'lemlist',
+  'url-token',
+] as const;
+export type SourceScheme = (typeof SOURCE_SCHEMES)[number];
+export const SOURCE_FORMATS = ['native', 'hubspot', 'calendly', 'typeform', 'lemlist', 'moco'] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+const DEFAULT_FORMAT: Record<SourceScheme, SourceFormat> = {
+  standard: 'native',
+  'url-token': 'native',
+  'hubspot-v3': 'hubspot',
+  calendly: 'calendly',
+  typeform: 'typeform',
+  lemlist: 'lemlist',
+  moco: 'moco',
+};
+
+export const SCORE_CATEGORIES = ['fit', 'engagement', 'behaviour', 'intent', 'negative'] as const;
+export type ScoreCategory = (typeof SCORE_CATEGORIES)[number];
+export const TIERS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
+export type Tier = (typeof TIERS)[number];
+/** Intent names are configurable (`intent.intents`); the shipped ones are research, b2b, co_creation. */
+export type Intent = string;
+export const DEFAULT_INTENTS: readonly Intent[] = ['research', 'b2b', 'co_creation'];
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/, 'use lowercase letters, digits, _ . - (at most 100)');
+const name = z.string().trim().min(1).max(200);
+const positiveInt = z.number().int().positive();
+const percent = z.number().int().min(0).max(100);
+const intentName = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, 'use lowercase letters, digits and _');
+const eventSelector = z
+  .string()
+  .refine((value) => value === '*' || eventTypeSchema.safeParse(value).success, {
+    error: 'must be an event type like form.submitted, or * for any event',
+  });
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const sourceSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be URL-safe: lowercase letters, digits, - and _'),
+    scheme: z.enum(SOURCE_SCHEMES),
+    format: z.enum(SOURCE_FORMATS).optional(),
+    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    secret_env: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+  })
+  .superRefine((source, ctx) => {
+    if ((source.secret === undefined) === (source.secret_env === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secret_env'],
+        message: 'set exactly one of secret or secret_env',
+      });
+    }
+  })
+  .transform((source) => ({ ...source, format: source.format ?? DEFAULT_FORMAT[source.scheme] }));
+
+const scoringRuleSchema = z.strictObject({
+  id,
+  description: z.string().max(500).optional(),
+  event: eventSelector,
+  when: z.array(conditionSchema).default([]),
+  points: z
+    .number()
+    .int()
+    .min(-100)
+    .max(100)
+    .refine((points) => points !== 0, { error: 'must not be 0' }),
+  category: z.enum(SCORE_CATEGORIES),
+  caps: z.strictObject({ daily: positiveInt.optional(), lifetime: positiveInt.optional() }).optional(),
+  expires_days: positiveInt.optional(),
+});
+
+const intentRuleSchema = z.strictObject({
+  id,
+  description: z.string().max(500).optional(),
+  event: eventSelector,
+  when: z.array(conditionSchema).default([]),
+  intent: intentName,
+  signal: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, 'use letters, digits, _ . -'),
+  weight: z.number().positive().max(1000),
+  tier: z.enum(TIERS),
+  decay_hours: z
+    .number()
+    .positive()
+    .max(24 * 366 * 2),
+});
+
+const pipelineSchema = z.strictObject({
+  id,
+  name,
+  intent: intentName,
+  stages: z.array(z.strictObject({ id, name })).min(1),
+});
+
+const rulesetSchema = z.strictObject({
+  version: z
+    .union([z.string().trim().min(1), z.number()], { error: 'expected a label such as "2025-06" or 3' })
+    .transform(String)
+    .default('0'),
+  timezone: z
+    .string()
+    .refine(isTimeZone, { error: 'unknown IANA time zone (e.g. Europe/Berlin)' })
+    .transform((zone) => new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone)
+    .default('Europe/Berlin'),
+  sources: z.array(sourceSchema).default([]),
+  scoring: z.strictObject({ rules: z.array(scoringRuleSchema).default([]) }).prefault({}),
+  thresholds: z
+    .array(z.strictObject({ name: id, score: z.number().int().min(1).max(100) }))
+    .default([{ name: 'hot', score: 80 }]),
+  intent: z
+    .strictObject({
+      intents: z
+        .array(intentName)
+        .min(1)
+        .default([...DEFAULT_INTENTS]),
+      rules: z.array(intentRuleSchema).default([]),
+    })
+    .prefault({}),
+  pipelines: z.array(pipelineSchema).default([]),
+  routing: z
+    .strictObject({
+      threshold: percent.default(40),
+      min_confidence: percent.default(60),
+      conflict_margin: percent.default(10),
+    })
+    .prefault({}),
+  // The sections below are filled by later work; loose so drafts parse, typed where already known.
+  automation: z.array(z.looseObject({ id, description: z.string().optional() })).default([]),
+  sla: z
+    .looseObject({
+      reminder_minutes: positiveInt.default(15),
+      escalate_minutes: positiveInt.default(45),
+      reassign_minutes: positiveInt.default(60),
+    })
+    .prefault({}),
+  team: z.looseObject({ members: z.array(z.record(z.string(), z.unknown())).default([]) }).prefault({}),
+});
+
+type RulesetData = z.output<typeof rulesetSchema>;
+export type Source = RulesetData['sources'][number];
+export type Threshold = RulesetData['thresholds'][number];
+export type Pipeline = RulesetData['pipelines'][number];
+export type RoutingSettings = RulesetData['routing'];
+export type AutomationRule = RulesetData['automation'][number];
+export type SlaSettings = RulesetData['sla'];
+export type TeamSettings = RulesetData['team'];
+
+export interface ScoringRule extends Omit<z.output<typeof scoringRuleSchema>, 'when'> {
+  when: Condition[];
+  /** Precompiled event-type + conditions test. */
+  matches: EventMatcher;
+}
+export interface IntentRule extends Omit<z.output<typeof intentRuleSchema>, 'when'> {
+  when: Condition[];
+  matches: EventMatcher;
+}
+
+export interface Ruleset extends Omit<RulesetData, 'version' | 'scoring' | 'intent'> {
+  /** Identifies the exact rules that made a decision: the caller's content hash, else the file's label. */
+  version: string;
+  /** The file's own `version:` label, for humans. */
+  label: string;
+  scoring: { rules: ScoringRule[] };
+  intent: { intents: Intent[]; rules: IntentRule[] };
+}
+
+export interface ParseRulesetOptions {
+  /** Recorded on every decision; pass the file's content hash. Defaults to the file's `version:` label. */
+  version?: string;
+}
+
+type Path = (string | number)[];
+interface RawIssue {
+  path: Path;
+  message: string;
+}
+
+function duplicates(values: readonly string[]): Set<number> {
+  const seen = new Set<string>();
+  const dupes = new Set<number>();
+  values.forEach((value, i) => {
+    if (seen.has(value)) dupes.add(i);
+    seen.add(value);
+  });
+  return dupes;
+}
+
+/** Checks across fields, run once every field is valid on its own. */
+function crossCheck(data: RulesetData): RawIssue[] {
+  const issues: RawIssue[] = [];
+  // [where the list is, the key inside each item (null: the item itself), the values, what they are]
+  const uniqueLists: [Path, string | null, string[], string][] = [
+    [['sources'], 'name', data.sources.map((s) => s.name), 'source name'],
+    [['scoring', 'rules'], 'id', data.scoring.rules.map((r) => r.id), 'rule id'],
+    [['intent', 'rules'], 'id', data.intent.rules.map((r) => r.id), 'rule id'],
+    [['intent', 'intents'], null, data.intent.intents, 'intent'],
+    [['thresholds'], 'name', data.thresholds.map((t) => t.name), 'threshold name'],
+    [['pipelines'], 'id', data.pipelines.map((p) => p.id), 'pipeline id'],
+    [['automation'], 'id', data.automation.map((a) => a.id), 'automation id'],
+  ];
+  for (const [base, key, values, what] of uniqueLists) {
+    for (const i of duplicates(values)) {
+      issues.push({
+        path: key === null ? [...base, i] : [...base, i, key],
+        message: `duplicate ${what} "${values[i]}"`,
+      });
+    }
+  }
+
+  data.scoring.rules.forEach((rule, i) => {
+    if (rule.points < 0 && rule.expires_days !== undefined) {
+      issues.push({
+        path: ['scoring', 'rules', i, 'expires_days'],
+        message: 'negative points never expire; remove expires_days',
+      });
+    }
+    if (rule.category === 'negative' && rule.points > 0) {
+      issues.push({
+        path: ['scoring', 'rules', i, 'points'],
+        message: 'a negative-category rule needs negative points',
+      });
+    }
+  });
+  data.thresholds.forEach((threshold, i) => {
+    const previous = data.thresholds[i - 1];
+    if (previous !== undefined && threshold.score <= previous.score) {
+      issues.push({
+        path: ['thresholds', i, 'score'],
+        message: `thresholds must be sorted by score, strictly ascending (${previous.name} is ${previous.score})`,
+      });
+    }
+  });
+  const known = new Set(data.intent.intents);
+  const knownList = data.intent.intents.join(', ');
+  data.intent.rules.forEach((rule, i) => {
+    if (!known.has(rule.intent)) {
+      issues.push({
+        path: ['intent', 'rules', i, 'intent'],
+        message: `unknown intent; expected one of ${knownList}`,
+      });
+    }
+  });
+  data.pipelines.forEach((pipeline, i) => {
+    if (!known.has(pipeline.intent)) {
+      issues.push({
+        path: ['pipelines', i, 'intent'],
+        message: `unknown intent; expected one of ${knownList}`,
+      });
+    }
+    for (const j of duplicates(pipeline.stages.map((s) => s.id))) {
+      issues.push({ path: ['pipelines', i, 'stages', j, 'id'], message: 'duplicate stage id' });
+    }
+  });
+  const sla = data.sla;
+  if (!(sla.reminder_minutes <= sla.escalate_minutes && sla.escalate_minutes <= sla.reassign_minutes)) {
+    issues.push({
+      path: ['sla'],
+      message: 'expected reminder_minutes ≤ escalate_minutes ≤ reassign_minutes',
+    });
+  }
+  return issues;
+}
+
+function zodIssues(error: z.ZodError): RawIssue[] {
+  return error.issues.flatMap((issue): RawIssue[] => {
+    const path = issue.path.map((part) => (typeof part === 'number' ? part : String(part)));
+    // One issue per unknown key, at the key itself: an unknown key is usually a typo.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key (check the spelling)' }));
+    }
+    return [{ path, message: issue.message }];
+  });
+}
+
+function fail(issues: readonly ErrorIssue[]): never {
+  const shown = issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path}: ${issue.message}`)
+    .join('; ');
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  throw new LeadlineError('ruleset_invalid', `ruleset is invalid: ${shown}${more}`, { status: 400, issues });
+}
+
+/** Issues with dotted paths, in file order when lines are known (that is how people fix them). */
+function toIssues(raw: readonly RawIssue[], lineOf?: (path: Path) => number | null): ErrorIssue[] {
+  return raw
+    .map((issue) => ({ issue, line: lineOf?.(issue.path) ?? null }))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    .map(({ issue, line }) => ({
+      path: issue.path.length === 0 ? '(root)' : issue.path.join('.'),
+      message: line === null ? issue.message : `${issue.message} (line ${line})`,
+    }));
+}
+
+function build(data: unknown, version: string | undefined, lineOf?: (path: Path) => number | null): Ruleset {
+  const parsed = rulesetSchema.safeParse(data);
+  if (!parsed.success) fail(toIssues(zodIssues(parsed.error), lineOf));
+  const cross = crossCheck(parsed.data);
+  if (cross.length > 0) fail(toIssues(cross, lineOf));
+  const { version: label, scoring, intent, ...rest } = parsed.data;
+  return {
+    ...rest,
+    version: version ?? label,
+    label,
+    scoring: {
+      rules: scoring.rules.map((rule) => ({ ...rule, matches: compileMatcher(rule.event, rule.when) })),
+    },
+    intent: {
+      intents: intent.intents,
+      rules: intent.rules.map((rule) => ({ ...rule, matches: compileMatcher(rule.event, rule.when) })),
+    },
+  };
+}
+
+/**
+ * Parses and validates ruleset YAML. Every problem is reported at once (per stage: first syntax,
+ * then fields, then cross-field checks) as `LeadlineError('ruleset_invalid')` whose `issues`
+ * carry the dotted path, the reason and the line in the file.
+ *
+ * @example
+ * const ruleset = parseRuleset(readFileSync('rules/default.yml', 'utf8'), { version: sha256 });
+ * // invalid input throws: issues[0] = { path: 'scoring.rules.3.points', message: 'Invalid input: expected number, received string (line 57)' }
+ */
+export function parseRuleset(yamlText: string, options: ParseRulesetOptions = {}): Ruleset {
+  const lines = new LineCounter();
+  const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    fail(
+      doc.errors.map((err) => {
+        const pos = lines.linePos(err.pos[0]);
+        return { path: '(yaml)', message: `line ${pos.line}, column ${pos.col}: ${err.message}` };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    fail([{ path: '(root)', message: 'expected a mapping of sections (version, sources, scoring, …)' }]);
+  }
+  const lineOf = (path: Path): number | null => {
+    // The deepest node that exists: a missing key is reported at its parent's line.
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+      if (node?.range !== undefined) return lines.linePos(node.range[0]).line;
+    }
+    return null;
+  };
+  return build(data, options.version, lineOf);
+}
+
+/**
+ * Validates an already-decoded ruleset object (e.g. loaded from JSON), with the same checks as
+ * `parseRuleset` but without line numbers.
+ *
+ * @example
+ * const ruleset = rulesetFromObject({ scoring: { rules: [] } }, { version: 'test' });
+ */
+export function rulesetFromObject(data: unknown, options: ParseRulesetOptions = {}): Ruleset {
+  return build(data, options.version);
+}

@@ -1,0 +1,70 @@
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import type { Pool } from '../db/pool.ts';
+import { isConnectionError } from '../db/pool.ts';
+import { isLeadlineError } from '../errors.ts';
+import type { Boss } from '../jobs/boss.ts';
+import type { IntakeWriter } from '../jobs/intake-writer.ts';
+import type { Logger } from '../log.ts';
+import { errorBody } from './errors.ts';
+import { mountHealth } from './health.ts';
+import type { WebhookSource } from './sources.ts';
+import { mountWebhooks } from './webhooks.ts';
+
+export type { AppEnv } from './env.ts';
+
+import type { AppEnv } from './env.ts';
+
+export interface AppDeps {
+  pool: Pool;
+  boss: Boss;
+  intake: IntakeWriter;
+  sources: Map<string, WebhookSource>;
+  log: Logger;
+  now: () => Date;
+  /** True once shutdown began: readiness turns 503 so load balancers stop sending traffic. */
+  isShuttingDown: () => boolean;
+}
+
+/**
+ * Builds Leadline's HTTP app from its dependencies; nothing here opens a port, so tests call
+ * `app.request()` directly.
+ *
+ * @example
+ * const app = createApp({ pool, boss, intake, sources, log, now: () => new Date(), isShuttingDown: () => false });
+ * const res = await app.request('/healthz');
+ */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.log.info(
+      {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'request',
+    );
+  });
+  mountHealth(app, deps);
+  mountWebhooks(app, deps);
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((err, c) => {
+    if (isConnectionError(err) || isLeadlineError(err, 'database_unavailable')) {
+      deps.log.warn({ requestId: c.get('requestId'), err: err.message }, 'database unavailable');
+      c.header('Retry-After', '5');
+      return c.json(errorBody('database_unavailable', 'storage is unavailable; retry later'), 503);
+    }
+    if (isLeadlineError(err) && err.status < 500) {
+      return c.json(errorBody(err.code, err.message, err.issues), err.status as 400);
+    }
+    deps.log.error({ requestId: c.get('requestId'), err }, 'request failed');
+    return c.json(errorBody('internal_error', `unexpected error; request id ${c.get('requestId')}`), 500);
+  });
+  return app;
+}

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { LeadlineEvent } from '../engine/event.ts';
+import { mapPayload } from '../engine/mappers/index.ts';
+import type { IntakeItem, IntakeWriter } from '../jobs/intake-writer.ts';
+import type { AppEnv } from './env.ts';
+import { errorBody } from './errors.ts';
+import { verifySignature } from './signatures.ts';
+import type { WebhookSource } from './sources.ts';
+
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+export interface WebhookDeps {
+  sources: Map<string, WebhookSource>;
+  intake: IntakeWriter;
+  now: () => Date;
+}
+
+/**
+ * `POST /webhooks/:source` (and `/webhooks/:source/:token` for senders that can only put a secret
+ * in the URL): verify the signature over the raw bytes, map the payload to Leadline events, store
+ * them durably, and only then answer 202 (200 when every event was already known).
+ */
+export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
+  const limit = bodyLimit({
+    maxSize: MAX_WEBHOOK_BYTES,
+    onError: (c) => c.json(errorBody('payload_too_large', `body exceeds ${MAX_WEBHOOK_BYTES} bytes`), 413),
+  });
+  const handle = (c: Context<AppEnv>) => receive(c, deps);
+  app.post('/webhooks/:source', limit, handle);
+  app.post('/webhooks/:source/:token', limit, handle);
+}
+
+async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response> {
+  const source = deps.sources.get(c.req.param('source') ?? '');
+  if (source === undefined) return c.json(errorBody('unknown_source', 'no such webhook source'), 404);
+  if (source.secret === null) {
+    c.header('Retry-After', '300');
+    return c.json(
+      errorBody(
+        'source_not_configured',
+        `source ${source.name} has no secret configured (${source.secretEnv ?? 'secret'})`,
+      ),
+      503,
+    );
+  }
+  const receivedAt = deps.now();
+  const rawBody = new Uint8Array(await c.req.arrayBuffer());
+  const verdict = verifySignature(
+    source.scheme,
+    {
+      method: c.req.method,
+      url: c.req.url,
+      headers: c.req.raw.headers,
+      rawBody,
+      urlToken: c.req.param('token') ?? c.req.query('token'),
+    },
+    source.secret,
+    receivedAt,
+  );
+  if (!verdict.ok) return c.json(errorBody(verdict.reason, 'the request signature did not verify'), 401);
+
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(rawBody));
+  } catch (err) {
+    return c.json(errorBody('invalid_json', err instanceof Error ? err.message : 'body is not JSON'), 400);
+  }
+  const mapped = mapPayload(source.format, body, {
+    source: source.name,
+    receivedAt,
+    headers: c.req.raw.headers,
+  });
+  if (!mapped.ok) {
+    return c.json(errorBody('invalid_payload', describeIssues(mapped.issues), mapped.issues), 400);
+  }
+  const items = toIntakeItems(source, mapped.events, body, rawBody, verdict.deliveryId, receivedAt);
+  const outcomes = await deps.intake.write(items);
+  const accepted = outcomes.filter((o) => !o.duplicate).length;
+  const result = {
+    accepted,
+    duplicates: outcomes.length - accepted,
+    ignored: mapped.ignored,
+    ids: outcomes.map((o) => o.id),
+  };
+  return c.json(result, accepted > 0 || outcomes.length === 0 ? 202 : 200);
+}
+
+function describeIssues(issues: readonly { path: string; message: string }[]): string {
+  const shown = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`);
+  return issues.length > 5 ? `${shown.join('; ')}; and ${issues.length - 5} more` : shown.join('; ');
+}
+
+/**
+ * Gives each event its idempotency key: the sender's own event id, else the delivery id (with the
+ * event's position for batches), else a fingerprint of the body so an identical re-send is still
+ * recognised.
+ */
+export function toIntakeItems(
+  source: Pick<WebhookSource, 'name' | 'scheme'>,
+  events: readonly LeadlineEvent[],
+  body: unknown,
+  rawBody: Uint8Array,
+  deliveryId: string | null,
+  receivedAt: Date,
+): IntakeItem[] {
+  const base = deliveryId ?? `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+  return events.map((event, index) => {
+    const externalId = event.id ?? (events.length === 1 ? base : `${base}#${index}`);
+    return {
+      source: source.name,
+      scheme: source.scheme,
+      externalId,
+      receivedAt,
+      payload: payloadSlice(body, index, events.length),
+      event: { ...event, id: externalId },
+      eventType: event.type,
+      occurredAt: event.occurredAt,
+    };
+  });
+}
+
+// The raw part of the body an event came from, so one event of a 1,000-event batch does not store
+// the other 999. A `secret` echoed in the body (Lemlist) is never stored.
+function payloadSlice(body: unknown, index: number, count: number): unknown {
+  let slice: unknown = body;
+  if (Array.isArray(body)) slice = count === 1 && body.length !== 1 ? body : body[index];
+  else if (count > 1 && isRecord(body) && Array.isArray(body['events'])) slice = body['events'][index];
+  if (isRecord(slice) && 'secret' in slice) {
+    const { secret: _secret, ...rest } = slice;
+    return rest;
+  }
+  return slice ?? null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,42 @@
+import { PgBoss } from 'pg-boss';
+import type { Queryable } from '../db/pool.ts';
+import type { Logger } from '../log.ts';
+
+export type Boss = PgBoss;
+
+/**
+ * Starts pg-boss on Leadline's database with LISTEN/NOTIFY wake-up, so a worker starts on a new
+ * job within milliseconds instead of waiting for its next poll (polling stays on as a backstop).
+ */
+export async function startBoss(
+  connectionString: string,
+  log: Logger,
+  options: { max?: number; supervise?: boolean; schedule?: boolean } = {},
+): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: 'leadline-jobs',
+    useListenNotify: true,
+    supervise: options.supervise ?? true,
+    // Leadline schedules with node-cron and its own slot table; pg-boss's cron stays off.
+    schedule: options.schedule ?? false,
+    migrate: true,
+  });
+  boss.on('error', (err) => log.error({ err }, 'job queue error'));
+  boss.on('warning', (warning) => log.warn({ warning }, 'job queue warning'));
+  await boss.start();
+  return boss;
+}
+
+/** Lets pg-boss statements join a transaction Leadline already holds (`{ db: inTransaction(tx) }`). */
+export function inTransaction(tx: Queryable): {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+} {
+  return {
+    executeSql: async (text, values) => {
+      const result = await tx.query(text, values);
+      return { rows: result.rows };
+    },
+  };
+}

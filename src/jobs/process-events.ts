@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { run, withTransaction } from '../db/pool.ts';
+import { lockUnprocessedEvents, markEventsProcessed } from '../db/sql/events.ts';
+import type { LeadlineEvent } from '../engine/event.ts';
+import { eventDayKeys, processLeadEvents, type StoredEvent } from '../engine/lead-processor.ts';
+import { identifyLeads } from './identify.ts';
+import { defineJob, type JobContext } from './job.ts';
+import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
+import { PROCESS_EVENTS_QUEUE } from './queues.ts';
+
+export interface ProcessSummary {
+  events: number;
+  leads: number;
+  created: number;
+  changes: number;
+}
+
+/**
+ * Applies a batch of stored events in ONE transaction: lock the events still unprocessed, find or
+ * create their leads, lock those leads, load their state with set queries, run the pure engine per
+ * lead, and write every result with multi-row statements. A retried or duplicated job finds its
+ * events already processed and changes nothing.
+ */
+export async function processEvents(eventIds: readonly string[], ctx: JobContext): Promise<ProcessSummary> {
+  const now = ctx.now();
+  return withTransaction(ctx.pool, async (tx) => {
+    const rows = await run<{ id: string; source: string; event: LeadlineEvent }>(
+      tx,
+      lockUnprocessedEvents(eventIds),
+    );
+    if (rows.length === 0) return { events: 0, leads: 0, created: 0, changes: 0 };
+    // The engine keys score rows by the intake row's uuid, the one id that is unique across sources.
+    const events: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
+    const { leadOf, created } = await identifyLeads(tx, events);
+
+    const byLead = new Map<number, StoredEvent[]>();
+    for (const event of events) {
+      const leadId = leadOf.get(event.id)!;
+      const list = byLead.get(leadId) ?? [];
+      list.push(event);
+      byLead.set(leadId, list);
+    }
+    const leadIds = [...byLead.keys()].sort((a, b) => a - b);
+    const states = await loadLeadStates(tx, leadIds, now, {
+      lock: true,
+      dayKeys: eventDayKeys(events, ctx.ruleset),
+    });
+
+    const writer = new OutcomeWriter();
+    for (const leadId of leadIds) {
+      const leadEvents = byLead.get(leadId)!;
+      const outcome = processLeadEvents(states.get(leadId)!, leadEvents, ctx.ruleset, now);
+      writer.add(leadId, outcome, leadEvents.at(-1)?.id ?? null);
+    }
+    await writer.write(tx, now);
+    await run(
+      tx,
+      markEventsProcessed(
+        events.map((e) => ({ id: e.id, leadId: leadOf.get(e.id)! })),
+        now,
+      ),
+    );
+    return {
+      events: events.length,
+      leads: leadIds.length,
+      created: created.size,
+      changes: writer.changeCount,
+    };
+  });
+}
+
+export const processEventsJob = defineJob({
+  name: PROCESS_EVENTS_QUEUE,
+  payload: z.object({ eventId: z.uuid() }),
+  queue: { retryLimit: 10, retryDelay: 1, retryBackoff: true, retryDelayMax: 300, notify: true },
+  work: { batchSize: 200, localConcurrency: 2, pollingIntervalSeconds: 2, burstWhenBatchFull: true },
+  handler: async (jobs, ctx) => {
+    const summary = await processEvents(
+      jobs.map((job) => job.data.eventId),
+      ctx,
+    );
+    if (summary.events > 0) ctx.log.debug({ ...summary }, 'events processed');
+  },
+});

@@ -1,0 +1,45 @@
+import { loadConfig, loadDotEnv } from './config.ts';
+import { isLeadlineError } from './errors.ts';
+import { createLogger } from './log.ts';
+import { loadRulesetFile } from './ruleset-file.ts';
+import { startRuntime } from './runtime.ts';
+
+// Process entry: `LEADLINE_ROLE=web|worker|all` picks what this process runs (default all).
+async function main(): Promise<void> {
+  loadDotEnv();
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, { role: config.role });
+  const { ruleset, text } = await loadRulesetFile(config.rulesPath);
+  const runtime = await startRuntime({ config, ruleset, rulesetText: text, log });
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal }, 'shutting down');
+    runtime.stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main().catch((err: unknown) => {
+  // Startup errors (bad configuration, broken ruleset, failed migration) print their code and
+  // field paths, then stop the process.
+  if (isLeadlineError(err)) {
+    console.error(`leadline: ${err.code}: ${err.message}`);
+    for (const issue of err.issues) console.error(`  ${issue.path}: ${issue.message}`);
+  } else {
+    console.error('leadline: failed to start', err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,187 @@
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { getRequestListener } from '@hono/node-server';
+import pg from 'pg';
+import type { Config } from './config.ts';
+import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from './db/embedded.ts';
+import { migrate } from './db/migrate.ts';
+import { createPool, type Pool, run } from './db/pool.ts';
+import { recordRuleset } from './db/sql/rulesets.ts';
+import type { Ruleset } from './engine/ruleset.ts';
+import { createApp } from './http/app.ts';
+import { resolveSources } from './http/sources.ts';
+import { type Boss, startBoss } from './jobs/boss.ts';
+import { IntakeWriter } from './jobs/intake-writer.ts';
+import type { JobContext } from './jobs/job.ts';
+import { DECAY_QUEUE } from './jobs/queues.ts';
+import { createQueues, startWorkers } from './jobs/registry.ts';
+import { startSchedules } from './jobs/schedule.ts';
+import type { Logger } from './log.ts';
+
+export interface RuntimeOptions {
+  config: Config;
+  ruleset: Ruleset;
+  rulesetText: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** The clock every decision uses; tests and benchmarks pass their own. */
+  now?: () => Date;
+  /** Turn off node-cron schedules (tests enqueue scheduled jobs by hand). */
+  schedules?: boolean;
+}
+
+export interface Runtime {
+  /** Base URL of the HTTP server, when this process serves HTTP. */
+  url: string | null;
+  databaseUrl: string;
+  pool: Pool;
+  boss: Boss;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Leadline: the database (embedded unless DATABASE_URL is set), migrations, the job queue,
+ * and the HTTP server and/or workers for the configured role. `stop()` drains in-flight requests and
+ * jobs before closing connections, bounded by the shutdown timeout.
+ */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, ruleset, log } = options;
+  const now = options.now ?? (() => new Date());
+  const cleanups: (() => Promise<void>)[] = [];
+  const embeddedHolder: { current: EmbeddedPostgresHandle | null } = { current: null };
+  try {
+    let embedded: EmbeddedPostgresHandle | null = null;
+    let url = config.databaseUrl;
+    if (url === undefined) {
+      embedded = embeddedHolder.current = await startEmbeddedPostgres({
+        dataDir: path.join(config.dataDir, 'pg'),
+        onLog: (line) => log.debug({ postgres: line.trim() }, 'postgres'),
+      });
+      url = await ensureDatabase(embedded.url, 'leadline');
+      log.info({ dataDir: config.dataDir, port: embedded.port }, 'embedded PostgreSQL started');
+    }
+    const pool = createPool(url, config.dbPoolMax);
+    cleanups.unshift(() => pool.end());
+    const applied = await migrate(pool);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    await run(pool, recordRuleset(ruleset.version, options.rulesetText));
+
+    const boss = await startBoss(url, log, { max: Math.max(4, Math.ceil(config.dbPoolMax / 2)) });
+    cleanups.unshift(() => boss.stop({ graceful: true, close: true, timeout: config.shutdownTimeoutMs }));
+    await createQueues(boss);
+
+    const jobContext: JobContext = { pool, boss, ruleset, log, now };
+    if (config.role !== 'web') {
+      await startWorkers(boss, jobContext);
+      if (options.schedules !== false) {
+        const schedules = startSchedules(
+          [{ queue: DECAY_QUEUE, cron: config.decayCron, timezone: ruleset.timezone }],
+          {
+            pool,
+            boss,
+            log,
+          },
+        );
+        cleanups.unshift(() => schedules.stop());
+      }
+    }
+
+    let shuttingDown = false;
+    let serverUrl: string | null = null;
+    if (config.role !== 'worker') {
+      const intake = new IntakeWriter(pool, boss);
+      const sources = resolveSources(ruleset, options.env ?? process.env);
+      const missing = [...sources.values()]
+        .filter((s) => s.secret === null)
+        .map((s) => `${s.name} (${s.secretEnv})`);
+      if (missing.length > 0)
+        log.warn({ sources: missing }, 'webhook sources without a secret refuse deliveries');
+      const app = createApp({ pool, boss, intake, sources, log, now, isShuttingDown: () => shuttingDown });
+      const server = createServer(getRequestListener(app.fetch));
+      await listen(server, config.port, config.host);
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.port;
+      serverUrl = `http://127.0.0.1:${port}`;
+      cleanups.unshift(async () => {
+        shuttingDown = true;
+        await closeServer(server);
+        await intake.drain();
+      });
+      log.info({ url: serverUrl, role: config.role, ruleset: ruleset.version }, 'Leadline is listening');
+    }
+
+    let stopping: Promise<void> | null = null;
+    return {
+      url: serverUrl,
+      databaseUrl: url,
+      pool,
+      boss,
+      stop: () => {
+        stopping ??= shutdown(cleanups, embedded, config.shutdownTimeoutMs, log);
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await runCleanups(cleanups, log);
+    await embeddedHolder.current?.stop();
+    throw err;
+  }
+}
+
+// The graceful part is bounded; the embedded server is stopped whatever happened, so a slow drain
+// can never leave a PostgreSQL process holding the data directory.
+async function shutdown(
+  cleanups: (() => Promise<void>)[],
+  embedded: EmbeddedPostgresHandle | null,
+  timeoutMs: number,
+  log: Logger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([runCleanups(cleanups, log), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') log.warn({ timeoutMs }, 'graceful shutdown timed out; stopping anyway');
+  await embedded?.stop();
+}
+
+async function runCleanups(cleanups: (() => Promise<void>)[], log: Logger): Promise<void> {
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch (err) {
+      log.warn({ err }, 'shutdown step failed');
+    }
+  }
+}
+
+async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  return databaseUrl(serverUrl, name);
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+// Stop accepting, let in-flight requests finish, and close keep-alive sockets as they go idle.
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

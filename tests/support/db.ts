@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { databaseUrl } from '../../src/db/embedded.ts';
+import { createPool, type Pool } from '../../src/db/pool.ts';
+
+const TEMPLATE_DB = 'leadline_template';
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  pool: Pool;
+  /** Drops the database (closing the pool first). */
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database cloned from the migrated template: isolated per test file, created in
+ * milliseconds, dropped by `drop()`.
+ *
+ * @example
+ * let db: TestDatabase;
+ * beforeAll(async () => { db = await createTestDatabase(); });
+ * afterAll(() => db.drop());
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = inject('pgServerUrl');
+  const name = `leadline_test_${randomBytes(6).toString('hex')}`;
+  await admin(serverUrl, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  const url = databaseUrl(serverUrl, name);
+  const pool = createPool(url, 10, 'leadline-test');
+  return {
+    url,
+    name,
+    pool,
+    drop: async () => {
+      await pool.end().catch(() => {});
+      await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+async function admin(serverUrl: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Polls `check` until it returns a truthy value; the test's own timeout bounds the wait. */
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | null | false>,
+  intervalMs = 20,
+): Promise<T> {
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
