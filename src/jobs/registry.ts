@@ -1,3 +1,4 @@
+import type { WorkOptions } from 'pg-boss';
 import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
 import type { JobContext, JobDefinition, JobInput } from './job.ts';
@@ -16,10 +17,13 @@ export async function createQueues(boss: Boss): Promise<void> {
 }
 
 /** Starts a worker per queue; each payload is validated again before its handler sees it. */
-export async function startWorkers(boss: Boss, ctx: JobContext, only?: readonly string[]): Promise<void> {
+export async function startWorkers(
+  boss: Boss,
+  ctx: JobContext,
+  overrides: Record<string, Partial<WorkOptions>> = {},
+): Promise<void> {
   for (const job of JOBS) {
-    if (only !== undefined && !only.includes(job.name)) continue;
-    await boss.work<unknown>(job.name, job.work, async (jobs) => {
+    await boss.work<unknown>(job.name, { ...job.work, ...overrides[job.name] }, async (jobs) => {
       const valid: JobInput<unknown>[] = [];
       for (const raw of jobs) {
         const parsed = job.payload.safeParse(raw.data);

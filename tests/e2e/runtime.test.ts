@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { type Runtime, startRuntime } from '../../src/runtime.ts';
+import { createTestDatabase, type TestDatabase, waitFor } from '../support/db.ts';
+import { TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
+import { signStandard } from '../support/signers.ts';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+describe('Leadline end to end (HTTP server + workers on one database)', () => {
+  let db: TestDatabase;
+  let runtime: Runtime;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = {
+      ...loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }),
+      dataDir: '/nonexistent',
+    };
+    runtime = await startRuntime({
+      config,
+      ruleset: testRuleset(),
+      rulesetText: TEST_RULES_YAML,
+      log: createLogger('silent'),
+      schedules: false,
+    });
+  });
+  afterAll(async () => {
+    await runtime.stop();
+    await db.drop();
+  });
+
+  it('answers health and readiness', async () => {
+    expect((await fetch(`${runtime.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${runtime.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', queue: 'ok' });
+  });
+
+  it('turns a signed webhook into a scored lead through the job queue', async () => {
+    const body = JSON.stringify({
+      events: [
+        {
+          id: 'e2e-1',
+          type: 'form.submitted',
+          lead: { email: 'e2e@lab.example', first_name: 'Eve' },
+          metadata: { form_type: 'demo' },
+        },
+        {
+          id: 'e2e-2',
+          type: 'page.viewed',
+          lead: { email: 'e2e@lab.example' },
+          metadata: { url: '/pricing' },
+        },
+      ],
+    });
+    const headers = signStandard({
+      secret: SECRET,
+      id: 'msg-e2e',
+      timestamp: Math.floor(Date.now() / 1000),
+      body,
+    });
+    const res = await fetch(`${runtime.url}/webhooks/website`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+    expect(res.status).toBe(202);
+    const lead = await waitFor(async () => {
+      const { rows } = await db.pool.query(
+        `SELECT score, grade, primary_intent, first_name FROM leads WHERE email = 'e2e@lab.example'`,
+      );
+      return rows[0]?.score === 40 ? rows[0] : undefined;
+    });
+    expect(lead).toEqual({ score: 40, grade: 'C', primary_intent: 'b2b', first_name: 'Eve' });
+  });
+
+  it('records the ruleset text the process runs with', async () => {
+    const { rows } = await db.pool.query('SELECT version, body FROM rulesets');
+    expect(rows).toEqual([{ version: 'test-rules', body: TEST_RULES_YAML }]);
+  });
+});

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { processEvents } from '../../src/jobs/process-events.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import {
+  event,
+  fixedClock,
+  jobContext,
+  leadByEmail,
+  storeEvents,
+  testRuleset,
+} from '../support/engine-fixtures.ts';
+
+describe('process-events job', () => {
+  let db: TestDatabase;
+  const ruleset = testRuleset();
+  const clock = fixedClock('2026-11-20T12:00:00Z');
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+  beforeEach(async () => {
+    await db.pool.query(
+      'TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, organizations CASCADE',
+    );
+  });
+
+  const ctx = () => jobContext(db, ruleset, clock.now);
+
+  it('creates a lead, scores it, detects intent and records what changed', async () => {
+    const ids = await storeEvents(db, [
+      event('form.submitted', {
+        metadata: { form_type: 'demo' },
+        utm: { source: 'google', campaign: 'q4-sequencing' },
+      }),
+    ]);
+    const summary = await processEvents(ids, ctx());
+    expect(summary).toMatchObject({ events: 1, leads: 1, created: 1 });
+    const lead = await leadByEmail(db, 'ada@genomics-lab.example');
+    expect(lead).toMatchObject({
+      score: 30,
+      grade: 'D',
+      primary_intent: 'b2b',
+      intent_confidence: 100,
+      first_touch_source: 'google',
+      first_touch_campaign: 'q4-sequencing',
+      organization_domain: 'genomics-lab.example',
+      ruleset_version: 'test-rules',
+    });
+    const { rows: changes } = await db.pool.query('SELECT kind FROM lead_changes ORDER BY id');
+    expect(changes.map((c) => c.kind)).toContain('critical_signal');
+    const { rows: events } = await db.pool.query('SELECT processed_at, lead_id FROM intake_events');
+    expect(events[0].processed_at).not.toBeNull();
+    expect(events[0].lead_id).toBe(lead?.id);
+  });
+
+  it('stops repeated email opens at the cap (no Mautic-style inflation)', async () => {
+    const opens = Array.from({ length: 20 }, (_, i) =>
+      event('email.opened', {
+        occurredAt: `2026-11-${String(10 + Math.floor(i / 5)).padStart(2, '0')}T09:0${i % 5}:00Z`,
+      }),
+    );
+    // In several batches, as separate jobs would deliver them.
+    for (let i = 0; i < opens.length; i += 3) {
+      await processEvents(await storeEvents(db, opens.slice(i, i + 3)), ctx());
+    }
+    const lead = await leadByEmail(db, 'ada@genomics-lab.example');
+    expect(lead?.score).toBe(5);
+    const { rows } = await db.pool.query(
+      `SELECT day_key::text AS day, sum(points)::int AS points FROM score_rows GROUP BY 1 ORDER BY 1`,
+    );
+    for (const row of rows) expect(row.points).toBeLessThanOrEqual(2);
+  });
+
+  it('changes nothing when the same events are processed again', async () => {
+    const ids = await storeEvents(db, [
+      event('form.submitted', { metadata: { form_type: 'demo' } }),
+      event('page.viewed', { metadata: { url: '/pricing' } }),
+    ]);
+    await processEvents(ids, ctx());
+    const before = await leadByEmail(db, 'ada@genomics-lab.example');
+    const again = await processEvents(ids, ctx());
+    expect(again.events).toBe(0);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM score_rows');
+    expect(rows[0].n).toBe(2);
+    expect(await leadByEmail(db, 'ada@genomics-lab.example')).toEqual(before);
+  });
+
+  it('clamps a lead deep in penalties at zero without error', async () => {
+    const ids = await storeEvents(db, [
+      event('page.viewed', { metadata: { url: '/pricing' } }),
+      event('email.bounced', { occurredAt: '2026-11-20T11:00:00Z' }),
+    ]);
+    await processEvents(ids, ctx());
+    expect(await leadByEmail(db, 'ada@genomics-lab.example')).toMatchObject({ score: 0, grade: 'F' });
+  });
+
+  it('loses no points when two workers process one lead’s events at the same time', async () => {
+    await processEvents(await storeEvents(db, [event('email.opened')]), ctx());
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      Array.from({ length: 5 }, (_, i) =>
+        event('page.viewed', { metadata: { url: '/pricing' }, occurredAt: `2026-11-${10 + b}T0${i}:00:00Z` }),
+      ),
+    );
+    const stored = await Promise.all(batches.map((batch) => storeEvents(db, batch)));
+    // Two workers, each with its own connection, race over the same lead.
+    await Promise.all([
+      (async () => {
+        for (const ids of stored.slice(0, 4)) await processEvents(ids, ctx());
+      })(),
+      (async () => {
+        for (const ids of stored.slice(4)) await processEvents(ids, ctx());
+      })(),
+    ]);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n, sum(points)::int AS points FROM score_rows WHERE rule_id = 'pricing-page'`,
+    );
+    // 8 days × daily cap 10: one award per day, none lost, none doubled. Expired ones included.
+    expect(rows[0]).toEqual({ n: 8, points: 80 });
+    const lead = await leadByEmail(db, 'ada@genomics-lab.example');
+    // Pricing points live 7 days: at 2026-11-20T12:00 the awards of the 14th–17th still count
+    // (4 × 10), plus the one open.
+    expect(lead?.score).toBe(41);
+  });
+
+  it('creates one lead when two workers see two events of a new person at once', async () => {
+    const a = await storeEvents(db, [event('email.opened', { email: 'new.person@biotech.example' })]);
+    const b = await storeEvents(db, [
+      event('page.viewed', {
+        email: 'New.Person@Biotech.example',
+        metadata: { url: '/pricing' },
+        lead: { email: 'New.Person@Biotech.example', ids: { hubspot_id: '901' } },
+      }),
+    ]);
+    await Promise.all([processEvents(a, ctx()), processEvents(b, ctx())]);
+    const { rows } = await db.pool.query('SELECT id FROM leads');
+    expect(rows).toHaveLength(1);
+    const { rows: identifiers } = await db.pool.query(
+      'SELECT kind, value FROM lead_identifiers ORDER BY kind',
+    );
+    expect(identifiers).toEqual([
+      { kind: 'email', value: 'new.person@biotech.example' },
+      { kind: 'hubspot_id', value: '901' },
+    ]);
+  });
+
+  it('finds a lead by an external id and merges profile fields without blanking known ones', async () => {
+    await processEvents(
+      await storeEvents(db, [
+        event('form.submitted', {
+          lead: { email: 'pi@uni.example', ids: { lemlist_id: 'lem_1' }, company: 'Uni Lab', title: 'PI' },
+          metadata: { form_type: 'contact' },
+        }),
+      ]),
+      ctx(),
+    );
+    await processEvents(
+      await storeEvents(db, [
+        event('email.opened', {
+          occurredAt: '2026-11-20T11:00:00Z',
+          lead: { ids: { lemlist_id: 'lem_1' }, company: '', title: 'Head of Genomics' },
+        }),
+      ]),
+      ctx(),
+    );
+    const { rows } = await db.pool.query('SELECT email, company, title FROM leads');
+    expect(rows).toEqual([{ email: 'pi@uni.example', company: 'Uni Lab', title: 'Head of Genomics' }]);
+  });
+
+  it('links no organization for free-mail addresses', async () => {
+    await processEvents(
+      await storeEvents(db, [event('email.opened', { email: 'someone@gmail.com' })]),
+      ctx(),
+    );
+    const lead = await leadByEmail(db, 'someone@gmail.com');
+    expect(lead?.organization_id).toBeNull();
+  });
+});

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { run } from '../../src/db/pool.ts';
+import { insertIntakeRows } from '../../src/db/sql/intake.ts';
+import type { LeadlineEvent } from '../../src/engine/event.ts';
+import { parseRuleset, type Ruleset } from '../../src/engine/ruleset.ts';
+import type { JobContext } from '../../src/jobs/job.ts';
+import { createLogger } from '../../src/log.ts';
+import type { TestDatabase } from './db.ts';
+
+/** A small ruleset whose numbers the processing tests can reason about exactly. */
+export const TEST_RULES_YAML = `
+version: test
+timezone: Europe/Berlin
+sources:
+  - { name: website, scheme: standard, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw }
+thresholds:
+  - { name: warm, score: 50 }
+  - { name: hot, score: 80 }
+scoring:
+  rules:
+    - { id: email-opened, event: email.opened, points: 1, category: engagement, caps: { daily: 2, lifetime: 5 }, expires_days: 30 }
+    - { id: demo-request, event: form.submitted, when: [{ field: metadata.form_type, op: equals, value: demo }], points: 30, category: behaviour, expires_days: 90 }
+    - { id: pricing-page, event: page.viewed, when: [{ field: metadata.url, op: contains, value: pricing }], points: 10, category: behaviour, caps: { daily: 10 }, expires_days: 7 }
+    - { id: bounced, event: email.bounced, points: -40, category: negative }
+intent:
+  intents: [research, b2b, co_creation]
+  rules:
+    - { id: demo-b2b, event: form.submitted, when: [{ field: metadata.form_type, op: equals, value: demo }], intent: b2b, signal: demo_request, weight: 40, tier: CRITICAL, decay_hours: 336 }
+    - { id: pricing-b2b, event: page.viewed, when: [{ field: metadata.url, op: contains, value: pricing }], intent: b2b, signal: pricing_view, weight: 10, tier: MEDIUM, decay_hours: 168 }
+`;
+
+export function testRuleset(yaml = TEST_RULES_YAML): Ruleset {
+  return parseRuleset(yaml, { version: 'test-rules' });
+}
+
+/** A fixed, adjustable clock for jobs. */
+export function fixedClock(start: string) {
+  let current = new Date(start);
+  return {
+    now: () => new Date(current),
+    set: (iso: string) => {
+      current = new Date(iso);
+    },
+  };
+}
+
+export function jobContext(db: TestDatabase, ruleset: Ruleset, now: () => Date): JobContext {
+  return {
+    pool: db.pool,
+    // The processing and decay jobs never enqueue; a queue is not needed for them.
+    boss: undefined as never,
+    ruleset,
+    log: createLogger('silent'),
+    now,
+  };
+}
+
+let counter = 0;
+
+/** An event as a sender would describe it; `email` defaults to one shared test lead. */
+export function event(
+  type: string,
+  overrides: Partial<LeadlineEvent> & { email?: string } = {},
+): LeadlineEvent {
+  counter += 1;
+  const { email, ...rest } = overrides;
+  return {
+    id: `evt_${counter}_${randomUUID().slice(0, 8)}`,
+    type,
+    source: 'website',
+    occurredAt: '2026-11-20T10:00:00.000Z',
+    lead: { email: email ?? 'ada@genomics-lab.example', ids: {} },
+    metadata: {},
+    utm: {},
+    ...rest,
+  };
+}
+
+/** Stores events as intake rows (no jobs) and returns their row ids, in order. */
+export async function storeEvents(db: TestDatabase, events: readonly LeadlineEvent[]): Promise<string[]> {
+  const rows = events.map((e) => ({
+    id: randomUUID(),
+    source: e.source,
+    externalId: e.id ?? randomUUID(),
+    scheme: 'standard',
+    receivedAt: new Date(e.occurredAt),
+    payload: e,
+    event: e,
+    eventType: e.type,
+    occurredAt: e.occurredAt,
+  }));
+  await run(db.pool, insertIntakeRows(rows));
+  return rows.map((r) => r.id);
+}
+
+export async function leadByEmail(db: TestDatabase, email: string) {
+  const { rows } = await db.pool.query(
+    `SELECT l.*, o.domain AS organization_domain FROM leads l
+     LEFT JOIN organizations o ON o.id = l.organization_id WHERE l.email = $1`,
+    [email],
+  );
+  return rows[0] as Record<string, unknown> | undefined;
+}
