@@ -263,14 +263,19 @@ describe('hubspot', () => {
     expect(stage?.metadata).toMatchObject({ property_name: 'lifecyclestage', property_value: 'customer' });
   });
 
-  it.each([
-    ['contact.deletion', 'crm.contact_deleted'],
-    ['deal.creation', 'crm.deal_creation'],
-    ['deal.propertyChange', 'crm.deal_property_change'],
-    ['company.associationChange', 'crm.company_association_change'],
-  ])('maps %s to %s', (subscriptionType, type) => {
-    expect(events('hubspot', hubspotEvents(1, { subscriptionType }))[0]?.type).toBe(type);
+  it('maps contact.deletion to crm.contact_deleted', () => {
+    expect(events('hubspot', hubspotEvents(1, { subscriptionType: 'contact.deletion' }))[0]?.type).toBe(
+      'crm.contact_deleted',
+    );
   });
+
+  it.each(['deal.creation', 'deal.propertyChange', 'company.associationChange'])(
+    'ignores %s: its object id is not a person and must not merge into a lead',
+    (subscriptionType) => {
+      const result = mapPayload('hubspot', hubspotEvents(2, { subscriptionType }), ctx());
+      expect(result).toMatchObject({ ok: true, events: [], ignored: 2 });
+    },
+  );
 
   it('maps batches one event per array item, up to 1,000', () => {
     const mapped = events('hubspot', hubspotEvents(100));

@@ -74,6 +74,7 @@ function mapSubscriptionEvents(body: unknown[], ctx: MapContext): MapResult {
   if (sizeIssue !== null) return fail([sizeIssue]);
   const issues: ErrorIssue[] = [];
   const events: LeadlineEvent[] = [];
+  let ignored = 0;
   body.forEach((item, index) => {
     const parsed = subscriptionEventSchema.safeParse(item);
     if (!parsed.success) {
@@ -88,9 +89,15 @@ function mapSubscriptionEvents(body: unknown[], ctx: MapContext): MapResult {
       });
       return;
     }
+    // Deal and company ids share HubSpot's numbering with contacts: treating them as a person's
+    // id could merge a deal into the wrong lead, so only contact events reach the engine.
+    if (!parsed.data.subscriptionType.startsWith('contact.')) {
+      ignored += 1;
+      return;
+    }
     events.push(subscriptionEvent(parsed.data, type, ctx));
   });
-  return issues.length > 0 ? fail(issues) : ok(events);
+  return issues.length > 0 ? fail(issues) : ok(events, ignored);
 }
 
 function eventType(subscriptionType: string): string | null {
