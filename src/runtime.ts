@@ -17,6 +17,7 @@ import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
 import { createQueues, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
 import type { Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
 
 export interface RuntimeOptions {
   config: Config;
@@ -70,7 +71,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     cleanups.unshift(() => boss.stop({ graceful: true, close: true, timeout: config.shutdownTimeoutMs }));
     await createQueues(boss);
 
-    const jobContext: JobContext = { pool, boss, ruleset, log, now };
+    const metrics = createMetrics();
+    const jobContext: JobContext = { pool, boss, ruleset, log, metrics, now };
     if (config.role !== 'web') {
       await startWorkers(boss, jobContext, {
         [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
@@ -98,7 +100,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         .map((s) => `${s.name} (${s.secretEnv})`);
       if (missing.length > 0)
         log.warn({ sources: missing }, 'webhook sources without a secret refuse deliveries');
-      const app = createApp({ pool, boss, intake, sources, log, now, isShuttingDown: () => shuttingDown });
+      const app = createApp({
+        pool,
+        boss,
+        intake,
+        sources,
+        log,
+        metrics,
+        now,
+        isShuttingDown: () => shuttingDown,
+      });
       const server = createServer(getRequestListener(app.fetch));
       await listen(server, config.port, config.host);
       const address = server.address();

@@ -6,6 +6,7 @@ import { isLeadlineError } from '../errors.ts';
 import type { Boss } from '../jobs/boss.ts';
 import type { IntakeWriter } from '../jobs/intake-writer.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { errorBody } from './errors.ts';
 import { mountHealth } from './health.ts';
 import type { WebhookSource } from './sources.ts';
@@ -21,6 +22,7 @@ export interface AppDeps {
   intake: IntakeWriter;
   sources: Map<string, WebhookSource>;
   log: Logger;
+  metrics: Metrics;
   now: () => Date;
   /** True once shutdown began: readiness turns 503 so load balancers stop sending traffic. */
   isShuttingDown: () => boolean;
@@ -52,6 +54,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   });
   mountHealth(app, deps);
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.registry.contentType);
+    return c.body(await deps.metrics.registry.metrics());
+  });
   mountWebhooks(app, deps);
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { LeadlineEvent } from '../engine/event.ts';
 import { mapPayload } from '../engine/mappers/index.ts';
 import type { IntakeItem, IntakeWriter } from '../jobs/intake-writer.ts';
+import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './env.ts';
 import { errorBody } from './errors.ts';
 import { verifySignature } from './signatures.ts';
@@ -14,6 +15,7 @@ export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 export interface WebhookDeps {
   sources: Map<string, WebhookSource>;
   intake: IntakeWriter;
+  metrics: Metrics;
   now: () => Date;
 }
 
@@ -27,7 +29,24 @@ export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
     maxSize: MAX_WEBHOOK_BYTES,
     onError: (c) => c.json(errorBody('payload_too_large', `body exceeds ${MAX_WEBHOOK_BYTES} bytes`), 413),
   });
-  const handle = (c: Context<AppEnv>) => receive(c, deps);
+  const handle = async (c: Context<AppEnv>) => {
+    const started = performance.now();
+    let outcome = 'unavailable';
+    try {
+      const res = await receive(c, deps);
+      outcome = res.status === 202 ? 'accepted' : res.status === 200 ? 'duplicate' : 'rejected';
+      return res;
+    } finally {
+      // Label only known sources, so a scan of random paths cannot grow the label set.
+      const source = deps.sources.has(c.req.param('source') ?? '')
+        ? (c.req.param('source') ?? '')
+        : 'unknown';
+      deps.metrics.webhooks.inc({ source, outcome });
+      if (outcome === 'accepted' || outcome === 'duplicate') {
+        deps.metrics.intakeSeconds.observe({ source }, (performance.now() - started) / 1000);
+      }
+    }
+  };
   app.post('/webhooks/:source', limit, handle);
   app.post('/webhooks/:source/:token', limit, handle);
 }

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Pool } from '../db/pool.ts';
 import type { Ruleset } from '../engine/ruleset.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Boss } from './boss.ts';
 
 /** What every job handler gets: the database, the queue, the active ruleset, a logger and the clock. */
@@ -11,6 +12,7 @@ export interface JobContext {
   boss: Boss;
   ruleset: Ruleset;
   log: Logger;
+  metrics: Metrics;
   now: () => Date;
 }
 

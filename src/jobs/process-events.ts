@@ -79,6 +79,8 @@ export const processEventsJob = defineJob({
       jobs.map((job) => job.data.eventId),
       ctx,
     );
+    ctx.metrics.eventsProcessed.inc(summary.events);
+    ctx.metrics.leadsCreated.inc(summary.created);
     if (summary.events > 0) ctx.log.debug({ ...summary }, 'events processed');
   },
 });

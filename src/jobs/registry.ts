@@ -34,7 +34,13 @@ export async function startWorkers(
             'job payload rejected',
           );
       }
-      if (valid.length > 0) await job.handler(valid, ctx);
+      if (valid.length === 0) return;
+      const stopTimer = ctx.metrics.jobSeconds.startTimer({ job: job.name });
+      try {
+        await job.handler(valid, ctx);
+      } finally {
+        stopTimer();
+      }
     });
   }
 }

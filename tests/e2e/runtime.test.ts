@@ -76,6 +76,14 @@ describe('Leadline end to end (HTTP server + workers on one database)', () => {
     expect(lead).toEqual({ score: 40, grade: 'C', primary_intent: 'b2b', first_name: 'Eve' });
   });
 
+  it('counts webhooks and processed events on /metrics', async () => {
+    const res = await fetch(`${runtime.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('leadline_webhooks_total{source="website",outcome="accepted"} 1');
+    expect(text).toMatch(/leadline_events_processed_total \d+/);
+  });
+
   it('records the ruleset text the process runs with', async () => {
     const { rows } = await db.pool.query('SELECT version, body FROM rulesets');
     expect(rows).toEqual([{ version: 'test-rules', body: TEST_RULES_YAML }]);

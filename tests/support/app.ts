@@ -6,6 +6,7 @@ import { type Boss, startBoss } from '../../src/jobs/boss.ts';
 import { IntakeWriter, type IntakeWriterOptions } from '../../src/jobs/intake-writer.ts';
 import { createQueues } from '../../src/jobs/registry.ts';
 import { createLogger } from '../../src/log.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export const TEST_SECRETS = {
@@ -77,6 +78,7 @@ export async function createTestApp(
     intake,
     sources: testSources(),
     log,
+    metrics: createMetrics({ defaults: false }),
     now: options.now ?? (() => new Date()),
     isShuttingDown: () => false,
   });

@@ -5,6 +5,7 @@ import type { LeadlineEvent } from '../../src/engine/event.ts';
 import { parseRuleset, type Ruleset } from '../../src/engine/ruleset.ts';
 import type { JobContext } from '../../src/jobs/job.ts';
 import { createLogger } from '../../src/log.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import type { TestDatabase } from './db.ts';
 
 /** A small ruleset whose numbers the processing tests can reason about exactly. */
@@ -51,6 +52,7 @@ export function jobContext(db: TestDatabase, ruleset: Ruleset, now: () => Date):
     boss: undefined as never,
     ruleset,
     log: createLogger('silent'),
+    metrics: createMetrics({ defaults: false }),
     now,
   };
 }
