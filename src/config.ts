@@ -25,7 +25,26 @@ const envSchema = z.object({
   LEADLINE_DB_POOL_MAX: positiveInt.default(20),
   LEADLINE_WORKER_BATCH: positiveInt.max(1000).default(200),
   LEADLINE_WORKER_CONCURRENCY: positiveInt.max(32).default(2),
+  LEADLINE_IMPORT_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(16, 'must be the app signing secret').optional(),
+  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+  SLACK_BOT_USER_ID: z
+    .string()
+    .regex(/^[UW][A-Z0-9]+$/, 'must be a Slack user id')
+    .optional(),
+  SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api/'),
+  SLACK_TIMEOUT_MS: positiveInt.default(10_000),
 });
+
+export interface SlackConfig {
+  botToken: string;
+  signingSecret: string;
+  apiUrl: string;
+  appToken?: string;
+  botUserId?: string;
+  timeoutMs: number;
+}
 
 export interface Config {
   port: number;
@@ -40,6 +59,9 @@ export interface Config {
   dbPoolMax: number;
   workerBatch: number;
   workerConcurrency: number;
+  importToken: string | null;
+  /** Set when both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are; Leadline runs without Slack otherwise. */
+  slack: SlackConfig | undefined;
 }
 
 /**
@@ -74,6 +96,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dbPoolMax: e.LEADLINE_DB_POOL_MAX,
     workerBatch: e.LEADLINE_WORKER_BATCH,
     workerConcurrency: e.LEADLINE_WORKER_CONCURRENCY,
+    importToken: e.LEADLINE_IMPORT_TOKEN ?? null,
+    slack:
+      e.SLACK_BOT_TOKEN === undefined || e.SLACK_SIGNING_SECRET === undefined
+        ? undefined
+        : {
+            botToken: e.SLACK_BOT_TOKEN,
+            signingSecret: e.SLACK_SIGNING_SECRET,
+            apiUrl: e.SLACK_API_URL.endsWith('/') ? e.SLACK_API_URL : `${e.SLACK_API_URL}/`,
+            ...(e.SLACK_APP_TOKEN === undefined ? {} : { appToken: e.SLACK_APP_TOKEN }),
+            ...(e.SLACK_BOT_USER_ID === undefined ? {} : { botUserId: e.SLACK_BOT_USER_ID }),
+            timeoutMs: e.SLACK_TIMEOUT_MS,
+          },
   };
 }
 

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import pg from 'pg';
+import { registerPing } from './bot/ping.ts';
+import { createSlackApp, type SlackApp } from './bot/slack-app.ts';
 import type { Config } from './config.ts';
 import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
@@ -107,16 +109,31 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         sources,
         log,
         metrics,
+        importToken: config.importToken,
         now,
         isShuttingDown: () => shuttingDown,
       });
-      const server = createServer(getRequestListener(app.fetch));
+      let slack: SlackApp | null = null;
+      if (config.slack !== undefined) {
+        slack = createSlackApp({ ...config.slack, log });
+        registerPing(slack.app);
+      }
+      const hono = getRequestListener(app.fetch);
+      const slackApp = slack;
+      // One port: Bolt owns /slack/events and hands every other request, body unread, to Hono.
+      const server = createServer(
+        slackApp === null
+          ? hono
+          : (req, res) => slackApp.requestListener(req, res, () => void hono(req, res)),
+      );
       await listen(server, config.port, config.host);
+      await slack?.start();
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       serverUrl = `http://127.0.0.1:${port}`;
       cleanups.unshift(async () => {
         shuttingDown = true;
+        await slackApp?.stop();
         await closeServer(server);
         await intake.drain();
       });

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { errorBody } from './errors.ts';
 import { mountHealth } from './health.ts';
+import { mountImports } from './imports.ts';
 import type { WebhookSource } from './sources.ts';
 import { mountWebhooks } from './webhooks.ts';
 
@@ -23,6 +24,8 @@ export interface AppDeps {
   sources: Map<string, WebhookSource>;
   log: Logger;
   metrics: Metrics;
+  /** Bearer token for `POST /imports`; null disables bulk imports. */
+  importToken: string | null;
   now: () => Date;
   /** True once shutdown began: readiness turns 503 so load balancers stop sending traffic. */
   isShuttingDown: () => boolean;
@@ -59,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.body(await deps.metrics.registry.metrics());
   });
   mountWebhooks(app, deps);
+  mountImports(app, deps);
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
     if (isConnectionError(err) || isLeadlineError(err, 'database_unavailable')) {

@@ -79,6 +79,7 @@ export async function createTestApp(
     sources: testSources(),
     log,
     metrics: createMetrics({ defaults: false }),
+    importToken: 'test-import-token-0123456789',
     now: options.now ?? (() => new Date()),
     isShuttingDown: () => false,
   });
