@@ -118,6 +118,33 @@ CREATE TABLE signals (
   created_at timestamp with time zone NOT NULL DEFAULT now()
 );
 
+CREATE TABLE slack_channel_pace (
+  channel text NOT NULL,
+  next_allowed_at timestamp with time zone NOT NULL
+);
+
+CREATE TABLE slack_outbox (
+  id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  key text NOT NULL,
+  kind text NOT NULL,
+  lead_id bigint,
+  method text NOT NULL,
+  channel text,
+  response_url text,
+  payload jsonb NOT NULL,
+  ts text,
+  posted_channel text,
+  state text NOT NULL DEFAULT 'pending'::text,
+  attempts integer NOT NULL DEFAULT 0,
+  rate_limited integer NOT NULL DEFAULT 0,
+  last_error text,
+  next_attempt_at timestamp with time zone NOT NULL,
+  version integer NOT NULL DEFAULT 1,
+  sent_at timestamp with time zone,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now()
+);
+
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_pkey PRIMARY KEY (id);
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_source_external_id_key UNIQUE (source, external_id);
 ALTER TABLE job_slots ADD CONSTRAINT job_slots_pkey PRIMARY KEY (job, slot);
@@ -145,6 +172,17 @@ ALTER TABLE signals ADD CONSTRAINT signals_lead_id_fkey FOREIGN KEY (lead_id) RE
 ALTER TABLE signals ADD CONSTRAINT signals_pkey PRIMARY KEY (id);
 ALTER TABLE signals ADD CONSTRAINT signals_tier_check CHECK ((tier = ANY (ARRAY['CRITICAL'::text, 'HIGH'::text, 'MEDIUM'::text, 'LOW'::text])));
 ALTER TABLE signals ADD CONSTRAINT signals_weight_check CHECK ((weight > (0)::double precision));
+ALTER TABLE slack_channel_pace ADD CONSTRAINT slack_channel_pace_pkey PRIMARY KEY (channel);
+ALTER TABLE slack_outbox ADD CONSTRAINT slack_outbox_key_key UNIQUE (key);
+ALTER TABLE slack_outbox ADD CONSTRAINT slack_outbox_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE SET NULL;
+ALTER TABLE slack_outbox ADD CONSTRAINT slack_outbox_method_check CHECK ((method = ANY (ARRAY['chat.postMessage'::text, 'chat.update'::text, 'chat.postEphemeral'::text, 'views.publish'::text, 'response_url'::text])));
+ALTER TABLE slack_outbox ADD CONSTRAINT slack_outbox_pkey PRIMARY KEY (id);
+ALTER TABLE slack_outbox ADD CONSTRAINT slack_outbox_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'sent'::text, 'dead'::text])));
+ALTER TABLE slack_outbox ADD CONSTRAINT slack_outbox_target_check CHECK (
+CASE
+    WHEN (method = 'response_url'::text) THEN (response_url IS NOT NULL)
+    ELSE (channel IS NOT NULL)
+END);
 
 CREATE INDEX intake_events_lead_idx ON public.intake_events USING btree (lead_id, occurred_at DESC) WHERE (lead_id IS NOT NULL);
 CREATE INDEX intake_events_unprocessed_idx ON public.intake_events USING btree (received_at) WHERE (processed_at IS NULL);
@@ -155,3 +193,6 @@ CREATE INDEX leads_score_expires_at_idx ON public.leads USING btree (score_expir
 CREATE INDEX leads_signals_active_until_idx ON public.leads USING btree (signals_active_until) WHERE (signals_active_until IS NOT NULL);
 CREATE INDEX score_rows_lead_idx ON public.score_rows USING btree (lead_id, rule_id);
 CREATE INDEX signals_lead_idx ON public.signals USING btree (lead_id, occurred_at);
+CREATE INDEX slack_outbox_dead_idx ON public.slack_outbox USING btree (updated_at DESC, id) WHERE (state = 'dead'::text);
+CREATE INDEX slack_outbox_due_idx ON public.slack_outbox USING btree (next_attempt_at, id) WHERE (state = 'pending'::text);
+CREATE INDEX slack_outbox_lead_idx ON public.slack_outbox USING btree (lead_id) WHERE (lead_id IS NOT NULL);

@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import pg from 'pg';
 import { registerPing } from './bot/ping.ts';
 import { createSlackApp, type SlackApp } from './bot/slack-app.ts';
+import { createSlackApi } from './clients/slack-api.ts';
 import type { Config } from './config.ts';
 import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
@@ -16,8 +17,9 @@ import { type Boss, startBoss } from './jobs/boss.ts';
 import { IntakeWriter } from './jobs/intake-writer.ts';
 import type { JobContext } from './jobs/job.ts';
 import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
-import { createQueues, startWorkers } from './jobs/registry.ts';
+import { createQueues, leadlineJobs, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
+import { kickSlackDelivery } from './jobs/slack-delivery.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 
@@ -76,9 +78,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const metrics = createMetrics();
     const jobContext: JobContext = { pool, boss, ruleset, log, metrics, now };
     if (config.role !== 'web') {
-      await startWorkers(boss, jobContext, {
+      const slackApi =
+        config.slack === undefined
+          ? null
+          : createSlackApi({
+              baseUrl: config.slack.apiUrl,
+              token: config.slack.botToken,
+              timeoutMs: config.slack.timeoutMs,
+            });
+      await startWorkers(boss, jobContext, leadlineJobs(slackApi), {
         [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
       });
+      // A process that died between committing an outcome and waking the delivery job leaves
+      // messages due in the outbox; one wake-up at start delivers them.
+      if (slackApi !== null) await kickSlackDelivery(boss);
       if (options.schedules !== false) {
         const schedules = startSchedules(
           [{ queue: DECAY_QUEUE, cron: config.decayCron, timezone: ruleset.timezone }],

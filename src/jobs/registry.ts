@@ -1,17 +1,35 @@
 import type { WorkOptions } from 'pg-boss';
+import type { SlackApi } from '../clients/slack-api.ts';
 import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
 import type { JobContext, JobDefinition, JobInput } from './job.ts';
 import { processEventsJob } from './process-events.ts';
+import { createSlackDeliveryJob } from './slack-delivery.ts';
 
-/** Every queue Leadline runs. Producers and workers both start from this list. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds jobs of different payload types
-export const JOBS: readonly JobDefinition<any>[] = [processEventsJob, decayJob];
+type AnyJob = JobDefinition<any>;
+
+// Queues exist whether or not Slack is configured, so outcomes can wait in the outbox; this client
+// is never called because the delivery worker only starts with a real one.
+const NO_SLACK: SlackApi = {
+  call: () => Promise.reject(new Error('Slack is not configured')),
+  postToResponseUrl: () => Promise.reject(new Error('Slack is not configured')),
+};
+
+/**
+ * Every job Leadline runs. Without a Slack client the delivery job is left out: messages wait in
+ * the outbox until a process with a token delivers them.
+ */
+export function leadlineJobs(slack: SlackApi | null): AnyJob[] {
+  const jobs: AnyJob[] = [processEventsJob, decayJob];
+  if (slack !== null) jobs.push(createSlackDeliveryJob(slack));
+  return jobs;
+}
 
 /** Creates every queue (idempotent), so any role can enqueue before a worker ever ran. */
 export async function createQueues(boss: Boss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
-  for (const job of JOBS) {
+  for (const job of [processEventsJob, decayJob, createSlackDeliveryJob(NO_SLACK)]) {
     if (!existing.has(job.name)) await boss.createQueue(job.name, job.queue);
   }
 }
@@ -20,9 +38,10 @@ export async function createQueues(boss: Boss): Promise<void> {
 export async function startWorkers(
   boss: Boss,
   ctx: JobContext,
+  jobs: readonly AnyJob[],
   overrides: Record<string, Partial<WorkOptions>> = {},
 ): Promise<void> {
-  for (const job of JOBS) {
+  for (const job of jobs) {
     await boss.work<unknown>(job.name, { ...job.work, ...overrides[job.name] }, async (jobs) => {
       const valid: JobInput<unknown>[] = [];
       for (const raw of jobs) {
