@@ -3,6 +3,14 @@ import { z } from 'zod';
 import { type ErrorIssue, LeadlineError } from '../errors.ts';
 import { type Condition, compileMatcher, conditionSchema, type EventMatcher } from './conditions.ts';
 import { eventTypeSchema } from './event.ts';
+import {
+  automationSchema,
+  pipelineSchema,
+  routingIssues,
+  routingSchema,
+  teamSchema,
+  upkeepSchema,
+} from './routing-schema.ts';
 
 /**
  * The ruleset: one YAML file RevOps edits (rules/default.yml is the shipped one). Parsed objects
@@ -52,9 +60,7 @@ export const DEFAULT_INTENTS: readonly Intent[] = ['research', 'b2b', 'co_creati
 const id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/, 'use lowercase letters, digits, _ . - (at most 100)');
-const name = z.string().trim().min(1).max(200);
 const positiveInt = z.number().int().positive();
-const percent = z.number().int().min(0).max(100);
 const intentName = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, 'use lowercase letters, digits and _');
 const eventSelector = z
   .string()
@@ -125,13 +131,6 @@ const intentRuleSchema = z.strictObject({
     .max(24 * 366 * 2),
 });
 
-const pipelineSchema = z.strictObject({
-  id,
-  name,
-  intent: intentName,
-  stages: z.array(z.strictObject({ id, name })).min(1),
-});
-
 const rulesetSchema = z.strictObject({
   version: z
     .union([z.string().trim().min(1), z.number()], { error: 'expected a label such as "2025-06" or 3' })
@@ -157,15 +156,9 @@ const rulesetSchema = z.strictObject({
     })
     .prefault({}),
   pipelines: z.array(pipelineSchema).default([]),
-  routing: z
-    .strictObject({
-      threshold: percent.default(40),
-      min_confidence: percent.default(60),
-      conflict_margin: percent.default(10),
-    })
-    .prefault({}),
-  // The sections below are filled by later work; loose so drafts parse, typed where already known.
-  automation: z.array(z.looseObject({ id, description: z.string().optional() })).default([]),
+  routing: routingSchema,
+  automation: automationSchema,
+  upkeep: upkeepSchema,
   sla: z
     .looseObject({
       reminder_minutes: positiveInt.default(15),
@@ -173,7 +166,7 @@ const rulesetSchema = z.strictObject({
       reassign_minutes: positiveInt.default(60),
     })
     .prefault({}),
-  team: z.looseObject({ members: z.array(z.record(z.string(), z.unknown())).default([]) }).prefault({}),
+  team: teamSchema,
 });
 
 type RulesetData = z.output<typeof rulesetSchema>;
@@ -184,6 +177,7 @@ export type RoutingSettings = RulesetData['routing'];
 export type AutomationRule = RulesetData['automation'][number];
 export type SlaSettings = RulesetData['sla'];
 export type TeamSettings = RulesetData['team'];
+export type UpkeepSettings = RulesetData['upkeep'];
 
 export interface ScoringRule extends Omit<z.output<typeof scoringRuleSchema>, 'when'> {
   when: Condition[];
@@ -298,6 +292,7 @@ function crossCheck(data: RulesetData): RawIssue[] {
       message: 'expected reminder_minutes ≤ escalate_minutes ≤ reassign_minutes',
     });
   }
+  issues.push(...routingIssues(data));
   return issues;
 }
 

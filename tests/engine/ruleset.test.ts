@@ -62,7 +62,12 @@ describe('parseRuleset', () => {
     expect(ruleset.timezone).toBe('Europe/Berlin');
     expect(ruleset.thresholds).toEqual([{ name: 'hot', score: 80 }]);
     expect(ruleset.intent.intents).toEqual(['research', 'b2b', 'co_creation']);
-    expect(ruleset.routing).toEqual({ threshold: 40, min_confidence: 60, conflict_margin: 10 });
+    expect(ruleset.routing).toEqual({
+      threshold: 40,
+      min_confidence: 60,
+      conflict_margin: 10,
+      manager_decides: [],
+    });
   });
 
   it('defaults a source format from its scheme', () => {

@@ -1,0 +1,429 @@
+import type {
+  AssignmentConfig,
+  AssignmentStrategy,
+  RoutingRuleset,
+  TeamConfig,
+  TeamMember,
+} from './routing-schema.ts';
+import { rotationMembers } from './routing-schema.ts';
+
+/**
+ * Owner assignment with a fairness LEDGER per pipeline. Every member row keeps `received` (leads
+ * the rotation gave them) and `deficit` (expected − received, where expected grows by the member's
+ * target share, weight ÷ the eligible members' total weight, at each assignment they were eligible
+ * for). The member most overdue gets the lead, so shares hold as people come and go:
+ *
+ * - Absent members (away, inactive) accrue nothing; their row is frozen. On return, or when new,
+ *   a member's deficit is clamped into [max − 1, max] of the members who stayed: they queue up with
+ *   the others instead of catching up on everything they missed (no flood), and carry at most one
+ *   lead of debt (a member who went away just after a lead does not jump the queue).
+ * - Deficits of present members are shifted to sum to 0 after each change, so the number stays
+ *   readable ("owed 0.4 of a lead") and a shift never changes who is next.
+ * - "Most overdue" = the member whose deficit would reach one whole lead soonest at their share,
+ *   (1 − deficit) ÷ share, among members not ahead of their share. With equal weights this is simply
+ *   the largest deficit; with weights it keeps everyone within one lead of their percentage in a
+ *   fixed team, where plain largest-deficit can leave a small share a little more than one behind.
+ * - Ties go to whoever waited longest since their last lead, then to the lower member id. Waiting
+ *   longest matters: with equal weights it makes the rotation a fixed cycle, so between membership
+ *   changes each member gets ⌊n/m⌋ or ⌈n/m⌉ of n leads.
+ */
+
+const EPS = 1e-9;
+
+/** What Slack and Leadline know about a member right now. */
+export interface MemberPresence {
+  memberId: string;
+  /** Open deals the member owns across all pipelines (capacity counts these). */
+  openDeals: number;
+  statusEmoji?: string | null;
+  statusText?: string | null;
+  /** When the Slack status clears itself; null or absent: it does not. */
+  statusExpiresAt?: Date | null;
+  /** Away until this time, set in Leadline (e.g. `/leadline away until friday`). */
+  awayUntil?: Date | null;
+  /** The Slack account is deactivated. */
+  deactivated?: boolean;
+}
+
+export type AbsenceReason =
+  | { kind: 'inactive'; source: 'team' | 'slack' }
+  | { kind: 'away'; via: 'status_emoji' | 'status_text' | 'away_until'; value: string };
+
+// Patterns are validated when the ruleset is parsed; compile each once per process.
+const patterns = new Map<string, RegExp>();
+function statusPattern(source: string): RegExp {
+  let pattern = patterns.get(source);
+  if (pattern === undefined) {
+    pattern = new RegExp(source, 'i');
+    patterns.set(source, pattern);
+  }
+  return pattern;
+}
+
+/**
+ * Why a member cannot take leads now, or null. A Slack status counts until it expires.
+ *
+ * @example
+ * absence(member, { memberId: 'ben', openDeals: 3, statusEmoji: ':palm_tree:' }, team.away, now)
+ * // { kind: 'away', via: 'status_emoji', value: ':palm_tree:' }
+ */
+export function absence(
+  member: Pick<TeamMember, 'active'>,
+  presence: MemberPresence | undefined,
+  away: TeamConfig['away'],
+  now: Date,
+): AbsenceReason | null {
+  if (!member.active) return { kind: 'inactive', source: 'team' };
+  if (presence?.deactivated === true) return { kind: 'inactive', source: 'slack' };
+  if (presence?.awayUntil != null && presence.awayUntil > now) {
+    return { kind: 'away', via: 'away_until', value: presence.awayUntil.toISOString() };
+  }
+  const statusLive = presence?.statusExpiresAt == null || presence.statusExpiresAt > now;
+  if (presence === undefined || !statusLive) return null;
+  const emoji = presence.statusEmoji
+    ?.trim()
+    .toLowerCase()
+    .replace(/^:?(.*?):?$/, ':$1:');
+  if (emoji !== undefined && emoji !== '::' && away.status_emoji.includes(emoji)) {
+    return { kind: 'away', via: 'status_emoji', value: emoji };
+  }
+  const statusText = presence.statusText?.trim() ?? '';
+  if (statusText !== '' && away.status_text_patterns.some((p) => statusPattern(p).test(statusText))) {
+    return { kind: 'away', via: 'status_text', value: statusText };
+  }
+  return null;
+}
+
+export interface LedgerRow {
+  memberId: string;
+  /** Leads the rotation gave this member in this pipeline since the ledger began. */
+  received: number;
+  /** Expected − received (positive: owed leads); shifted so present members sum to 0. */
+  deficit: number;
+  /** Present (active, not away) at the last assignment; a false → true flip is a return. */
+  present: boolean;
+  /** The pipeline sequence number of the member's last lead; null when none yet. */
+  lastAssignedSeq: number | null;
+}
+
+/** One pipeline's ledger: persist `seq` and every row after each assignment (same transaction). */
+export interface AssignmentLedger {
+  pipelineId: string;
+  /** Leads the rotation has assigned in this pipeline. */
+  seq: number;
+  rows: readonly LedgerRow[];
+}
+
+/**
+ * A ledger with no history.
+ *
+ * @example
+ * assignOwner({ pipelineId: 'b2b', lead, ledger: emptyLedger('b2b'), presence }, ruleset, now)
+ */
+export function emptyLedger(pipelineId: string): AssignmentLedger {
+  return { pipelineId, seq: 0, rows: [] };
+}
+
+export type SkipReason =
+  | { kind: 'not_in_team' }
+  | AbsenceReason
+  | { kind: 'out_of_territory' }
+  | { kind: 'at_capacity'; openDeals: number; capacity: number }
+  /** Lower deficit than the chosen member. */
+  | { kind: 'lower_deficit' }
+  /** Same deficit; the chosen member waited longer, or (neither having had a lead) has the lower id. */
+  | { kind: 'tie'; by: 'waited_longer' | 'member_id' }
+  /** Deficit as large, but a smaller share: reaches a whole lead later. */
+  | { kind: 'due_later' }
+  /** `capacity` strategy: fuller (open ÷ capacity) than the chosen member. */
+  | { kind: 'less_room' };
+
+export interface CandidateReport {
+  memberId: string;
+  name: string;
+  status: 'chosen' | 'skipped';
+  reason: SkipReason | null;
+  /** Target share of this lead (0 when not eligible). */
+  share: number;
+  /** Deficit when the choice was made (after this lead's share was added, for eligible members). */
+  deficit: number;
+  openDeals: number;
+  capacity: number | null;
+}
+
+export type AssignmentOutcome =
+  | { kind: 'member'; memberId: string; slackUserId: string; name: string }
+  | { kind: 'fallback_owner'; memberId: string; slackUserId: string; name: string; why: FallbackCause }
+  | { kind: 'queue'; queue: string; why: FallbackCause }
+  | { kind: 'unassigned'; why: FallbackCause };
+
+export type FallbackCause = 'no_members' | 'all_absent' | 'all_full' | 'no_territory_match';
+
+export interface AssignmentResult {
+  pipelineId: string;
+  leadId: string;
+  strategy: AssignmentStrategy;
+  /** For territory: the inner strategy actually used. */
+  innerStrategy: Exclude<AssignmentStrategy, 'territory'>;
+  territory: { country: string | null; region: string | null; matched: boolean } | null;
+  outcome: AssignmentOutcome;
+  /** Every rotation member, in rotation order. */
+  candidates: CandidateReport[];
+  /** The ledger to persist (unchanged seq when the rotation gave nobody the lead). */
+  ledger: AssignmentLedger;
+  rulesetVersion: string;
+}
+
+export interface AssignmentInput {
+  pipelineId: string;
+  lead: { leadId: string; country?: string | null; region?: string | null };
+  ledger: AssignmentLedger;
+  /** Presence of team members; a missing member counts as present with 0 open deals. */
+  presence: readonly MemberPresence[];
+}
+
+const norm = (value: string | null | undefined): string | null => {
+  const trimmed = value?.trim().toLowerCase() ?? '';
+  return trimmed === '' ? null : trimmed;
+};
+
+function leadRegion(lead: AssignmentInput['lead'], a: AssignmentConfig): string | null {
+  const region = norm(lead.region);
+  if (region !== null) return region;
+  const country = norm(lead.country);
+  if (country === null || a.territories === undefined) return null;
+  for (const [name, countries] of Object.entries(a.territories)) {
+    if (countries.some((c) => norm(c) === country)) return norm(name);
+  }
+  return null;
+}
+
+function covers(member: TeamMember, country: string | null, region: string | null): boolean {
+  return (
+    (country !== null && (member.countries ?? []).some((c) => norm(c) === country)) ||
+    (region !== null && norm(member.region) === region)
+  );
+}
+
+interface Working {
+  member: TeamMember | undefined;
+  memberId: string;
+  row: LedgerRow;
+  present: boolean;
+  eligible: boolean;
+  reason: SkipReason | null;
+  weight: number;
+  share: number;
+  openDeals: number;
+  capacity: number | null;
+}
+
+function exclude(w: Working, reason: SkipReason): void {
+  w.eligible = false;
+  w.reason = reason;
+}
+
+/** Clamp returning members into [max − 1, max] of those who stayed, then centre present deficits on 0. */
+function rebalance(work: Working[], previous: Map<string, LedgerRow>): void {
+  const present = work.filter((w) => w.present);
+  const stayed = present.filter((w) => previous.get(w.memberId)?.present === true);
+  const entering = present.filter((w) => previous.get(w.memberId)?.present !== true);
+  const reference = (stayed.length > 0 ? stayed : entering).map((w) => w.row.deficit);
+  if (entering.length > 0 && reference.length > 0) {
+    const top = Math.max(...reference);
+    for (const w of entering) w.row.deficit = Math.min(top, Math.max(top - 1, w.row.deficit));
+  }
+  const mean = present.reduce((sum, w) => sum + w.row.deficit, 0) / Math.max(1, present.length);
+  for (const w of present) w.row.deficit -= mean;
+}
+
+/** Ordering for the pick: returns < 0 when `a` should get the lead before `b`. */
+function compare(a: Working, b: Working, byRoom: boolean): number {
+  if (byRoom) {
+    const load = (w: Working) => (w.capacity === null ? 0 : w.openDeals / w.capacity);
+    const diff = load(a) - load(b);
+    if (Math.abs(diff) > EPS) return diff;
+  }
+  const due = (w: Working) => (1 - w.row.deficit) / w.share;
+  const diff = due(a) - due(b);
+  if (Math.abs(diff) > EPS) return diff;
+  const waited = (w: Working) => w.row.lastAssignedSeq ?? -1;
+  return waited(a) - waited(b) || (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0);
+}
+
+function skipReason(loser: Working, winner: Working, byRoom: boolean): SkipReason {
+  const load = (w: Working) => (w.capacity === null ? 0 : w.openDeals / w.capacity);
+  if (byRoom && load(loser) - load(winner) > EPS) return { kind: 'less_room' };
+  if (loser.row.deficit < winner.row.deficit - EPS) return { kind: 'lower_deficit' };
+  if (Math.abs(loser.share - winner.share) <= EPS) {
+    const waited = (loser.row.lastAssignedSeq ?? -1) !== (winner.row.lastAssignedSeq ?? -1);
+    return { kind: 'tie', by: waited ? 'waited_longer' : 'member_id' };
+  }
+  return { kind: 'due_later' };
+}
+
+function fallback(
+  cause: FallbackCause,
+  a: AssignmentConfig,
+  team: Map<string, TeamMember>,
+  presence: Map<string, MemberPresence>,
+  away: TeamConfig['away'],
+  now: Date,
+): AssignmentOutcome {
+  const owner = a.fallback_owner === undefined ? undefined : team.get(a.fallback_owner);
+  // The fallback owner is the overflow person: capacity does not apply, but being away does.
+  if (owner !== undefined && absence(owner, presence.get(owner.id), away, now) === null) {
+    return {
+      kind: 'fallback_owner',
+      memberId: owner.id,
+      slackUserId: owner.slack_user_id,
+      name: owner.name,
+      why: cause,
+    };
+  }
+  if (a.fallback_queue !== undefined) return { kind: 'queue', queue: a.fallback_queue, why: cause };
+  return { kind: 'unassigned', why: cause };
+}
+
+/**
+ * Picks the owner of a new deal in a pipeline by its `assignment` strategy and advances the
+ * ledger. `round_robin`: equal shares; `weighted`: `weights` percent (or members' `weight`);
+ * `capacity`: the member with the most room (open ÷ capacity), ledger order on ties; `territory`:
+ * members covering the lead's country or region (`territories` maps countries to regions), then
+ * `within`. Capacity limits apply to every strategy. Absent or full everywhere → `fallback_owner`,
+ * else `fallback_queue`, else unassigned. Every member's row comes back with why it was or was not chosen.
+ *
+ * @example
+ * const result = assignOwner({ pipelineId: 'b2b', lead: { leadId: 'l1', country: 'DE' }, ledger, presence }, ruleset, now);
+ * // result.outcome → { kind: 'member', memberId: 'anna', … }; persist result.ledger in the same transaction
+ */
+export function assignOwner(
+  input: AssignmentInput,
+  ruleset: Pick<RoutingRuleset, 'version' | 'pipelines' | 'team'>,
+  now: Date,
+): AssignmentResult {
+  const pipeline = ruleset.pipelines.find((p) => p.id === input.pipelineId);
+  if (pipeline === undefined) throw new Error(`unknown pipeline ${input.pipelineId}`);
+  const a = pipeline.assignment;
+  const inner = a.strategy === 'territory' ? a.within : a.strategy;
+  const team = new Map(ruleset.team.members.map((m) => [m.id, m]));
+  const presence = new Map(input.presence.map((p) => [p.memberId, p]));
+  const previous = new Map(input.ledger.rows.map((row) => [row.memberId, row]));
+  const away = ruleset.team.away;
+
+  const work: Working[] = rotationMembers(pipeline, ruleset.team).map((memberId) => {
+    const member = team.get(memberId);
+    const seen = presence.get(memberId);
+    const reason: SkipReason | null =
+      member === undefined ? { kind: 'not_in_team' } : absence(member, seen, away, now);
+    const capacity = member?.capacity ?? a.capacity ?? null;
+    const weight =
+      inner === 'weighted'
+        ? (a.weights?.[memberId] ?? member?.weight ?? 1)
+        : inner === 'capacity'
+          ? (capacity ?? 1)
+          : 1;
+    const old = previous.get(memberId);
+    return {
+      member,
+      memberId,
+      row: { memberId, received: 0, deficit: 0, lastAssignedSeq: null, ...old, present: reason === null },
+      present: reason === null,
+      eligible: reason === null,
+      reason,
+      weight,
+      share: 0,
+      openDeals: seen?.openDeals ?? 0,
+      capacity,
+    };
+  });
+  rebalance(work, previous);
+
+  let territory: AssignmentResult['territory'] = null;
+  let cause: FallbackCause | null = work.length === 0 ? 'no_members' : null;
+  if (a.strategy === 'territory') {
+    const country = norm(input.lead.country);
+    const region = leadRegion(input.lead, a);
+    const inside = work.filter(
+      (w) => w.present && w.member !== undefined && covers(w.member, country, region),
+    );
+    territory = { country, region, matched: inside.length > 0 };
+    if (inside.length > 0) {
+      for (const w of work) {
+        if (w.present && !inside.includes(w)) exclude(w, { kind: 'out_of_territory' });
+      }
+    } else if (a.unmatched === 'fallback') {
+      cause = 'no_territory_match';
+      for (const w of work) {
+        if (w.present) exclude(w, { kind: 'out_of_territory' });
+      }
+    }
+  }
+  for (const w of work) {
+    if (w.eligible && w.capacity !== null && w.openDeals >= w.capacity) {
+      exclude(w, { kind: 'at_capacity', openDeals: w.openDeals, capacity: w.capacity });
+    }
+  }
+
+  const eligible = work.filter((w) => w.eligible);
+  const base = {
+    pipelineId: pipeline.id,
+    leadId: input.lead.leadId,
+    strategy: a.strategy,
+    innerStrategy: inner,
+    territory,
+    rulesetVersion: ruleset.version,
+  };
+  const kept = input.ledger.rows.filter((row) => !work.some((w) => w.memberId === row.memberId));
+  const rowsOf = () => [
+    ...work.map((w) => ({ ...w.row })),
+    ...kept.map((row) => ({ ...row, present: false })),
+  ];
+  const report = (w: Working, status: CandidateReport['status']): CandidateReport => ({
+    memberId: w.memberId,
+    name: w.member?.name ?? w.memberId,
+    status,
+    reason: w.reason,
+    share: w.share,
+    deficit: w.row.deficit,
+    openDeals: w.openDeals,
+    capacity: w.capacity,
+  });
+
+  if (eligible.length === 0) {
+    cause ??= work.some((w) => w.present) ? 'all_full' : 'all_absent';
+    return {
+      ...base,
+      outcome: fallback(cause, a, team, presence, away, now),
+      candidates: work.map((w) => report(w, 'skipped')),
+      ledger: { pipelineId: pipeline.id, seq: input.ledger.seq, rows: rowsOf() },
+    };
+  }
+
+  const total = eligible.reduce((sum, w) => sum + w.weight, 0);
+  for (const w of eligible) {
+    w.share = w.weight / total;
+    w.row.deficit += w.share;
+  }
+  const byRoom = inner === 'capacity';
+  // Members ahead of their share wait (unless everyone is); `capacity` goes by room first.
+  const notAhead = eligible.filter((w) => w.row.deficit >= -EPS);
+  const pool = byRoom || notAhead.length === 0 ? eligible : notAhead;
+  const winner = pool.reduce((best, w) => (compare(w, best, byRoom) < 0 ? w : best));
+  const reports = work.map((w) => {
+    if (w === winner) return report(w, 'chosen');
+    if (w.eligible) w.reason = skipReason(w, winner, byRoom);
+    return report(w, 'skipped');
+  });
+  const seq = input.ledger.seq + 1;
+  winner.row.deficit -= 1;
+  winner.row.received += 1;
+  winner.row.lastAssignedSeq = seq;
+  const m = winner.member!;
+  return {
+    ...base,
+    outcome: { kind: 'member', memberId: m.id, slackUserId: m.slack_user_id, name: m.name },
+    candidates: reports,
+    ledger: { pipelineId: pipeline.id, seq, rows: rowsOf() },
+  };
+}
