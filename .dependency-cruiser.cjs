@@ -47,10 +47,10 @@ module.exports = {
     },
     {
       name: 'jobs-not-edges',
-      comment: 'Jobs never reach back into the HTTP or Slack edges.',
+      comment: 'Jobs never reach back into the HTTP or Slack edges; pure Block Kit builders are shared.',
       severity: 'error',
       from: { path: '^src/jobs/' },
-      to: { path: '^src/(http|bot|main|runtime)' },
+      to: { path: '^src/(http|bot|main|runtime)', pathNot: '^src/bot/blocks/' },
     },
     {
       name: 'http-not-bot',
@@ -63,6 +63,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/bot/' },
       to: { path: '^src/(http|main|runtime)' },
+    },
+    {
+      name: 'blocks-are-pure',
+      comment: 'src/bot/blocks renders Block Kit from data; jobs and listeners both use it.',
+      severity: 'error',
+      from: { path: '^src/bot/blocks/' },
+      to: { path: '^src/(db|jobs|http|clients|main|runtime)|^src/bot/(?!blocks/)' },
     },
     {
       name: 'no-circular',

@@ -7,18 +7,21 @@ import { identifyLeads } from './identify.ts';
 import { defineJob, type JobContext } from './job.ts';
 import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
 import { PROCESS_EVENTS_QUEUE } from './queues.ts';
+import { routeAfterScoring } from './routing-step.ts';
 
 export interface ProcessSummary {
   events: number;
   leads: number;
   created: number;
   changes: number;
+  routed: number;
+  conflicts: number;
 }
 
 /**
  * Applies a batch of stored events in ONE transaction: lock the events still unprocessed, find or
  * create their leads, lock those leads, load their state with set queries, run the pure engine per
- * lead, and write every result with multi-row statements. A retried or duplicated job finds its
+ * lead, write every result with multi-row statements, then route the leads that now qualify. A retried or duplicated job finds its
  * events already processed and changes nothing.
  */
 export async function processEvents(eventIds: readonly string[], ctx: JobContext): Promise<ProcessSummary> {
@@ -28,7 +31,7 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
       tx,
       lockUnprocessedEvents(eventIds),
     );
-    if (rows.length === 0) return { events: 0, leads: 0, created: 0, changes: 0 };
+    if (rows.length === 0) return { events: 0, leads: 0, created: 0, changes: 0, routed: 0, conflicts: 0 };
     // The engine keys score rows by the intake row's uuid, the one id that is unique across sources.
     const events: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
     const { leadOf, created } = await identifyLeads(tx, events);
@@ -53,6 +56,7 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
       writer.add(leadId, outcome, leadEvents.at(-1)?.id ?? null);
     }
     await writer.write(tx, now);
+    const routed = await routeAfterScoring(tx, ctx, leadIds, now);
     await run(
       tx,
       markEventsProcessed(
@@ -65,6 +69,8 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
       leads: leadIds.length,
       created: created.size,
       changes: writer.changeCount,
+      routed: routed.filter((r) => r.dealId !== null).length,
+      conflicts: routed.filter((r) => r.conflictOpened).length,
     };
   });
 }
