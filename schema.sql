@@ -33,6 +33,15 @@ CREATE TABLE assignments (
   created_at timestamp with time zone NOT NULL DEFAULT now()
 );
 
+CREATE TABLE audit_log (
+  id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  actor text NOT NULL,
+  action text NOT NULL,
+  lead_id bigint,
+  detail jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at timestamp with time zone NOT NULL DEFAULT now()
+);
+
 CREATE TABLE automation_actions (
   idempotency_key text NOT NULL,
   action_index integer NOT NULL,
@@ -100,6 +109,26 @@ CREATE TABLE job_slots (
   created_at timestamp with time zone NOT NULL DEFAULT now()
 );
 
+CREATE TABLE lead_alerts (
+  id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+  lead_id bigint NOT NULL,
+  reason text NOT NULL,
+  priority text NOT NULL,
+  state text NOT NULL DEFAULT 'open'::text,
+  owner_member_id text,
+  channel text NOT NULL,
+  outbox_key text NOT NULL,
+  sla_due_at timestamp with time zone NOT NULL,
+  sla_step integer NOT NULL DEFAULT 0,
+  sla_next_at timestamp with time zone,
+  snoozed_until timestamp with time zone,
+  claimed_by_slack_user text,
+  claimed_at timestamp with time zone,
+  ruleset_version text NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now()
+);
+
 CREATE TABLE lead_changes (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
   lead_id bigint NOT NULL,
@@ -156,7 +185,13 @@ CREATE TABLE leads (
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
   status text NOT NULL DEFAULT 'pool'::text,
   owner_member_id text,
-  routed_at timestamp with time zone
+  routed_at timestamp with time zone,
+  claimed_by_slack_user text,
+  claimed_by_member_id text,
+  claimed_at timestamp with time zone,
+  disqualified_at timestamp with time zone,
+  disqualified_by text,
+  disqualified_reason text
 );
 
 CREATE TABLE moco_sync_requests (
@@ -187,7 +222,8 @@ CREATE TABLE routing_conflicts (
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   resolved_at timestamp with time zone,
   resolved_by text,
-  resolution text
+  resolution text,
+  outbox_key text
 );
 
 CREATE TABLE routing_decisions (
@@ -305,6 +341,7 @@ ALTER TABLE assignment_ledgers ADD CONSTRAINT assignment_ledgers_pkey PRIMARY KE
 ALTER TABLE assignments ADD CONSTRAINT assignments_deal_id_fkey FOREIGN KEY (deal_id) REFERENCES deals(id) ON DELETE CASCADE;
 ALTER TABLE assignments ADD CONSTRAINT assignments_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
 ALTER TABLE assignments ADD CONSTRAINT assignments_pkey PRIMARY KEY (id);
+ALTER TABLE audit_log ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 ALTER TABLE automation_actions ADD CONSTRAINT automation_actions_deal_id_fkey FOREIGN KEY (deal_id) REFERENCES deals(id) ON DELETE SET NULL;
 ALTER TABLE automation_actions ADD CONSTRAINT automation_actions_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
 ALTER TABLE automation_actions ADD CONSTRAINT automation_actions_pkey PRIMARY KEY (idempotency_key, action_index);
@@ -317,6 +354,13 @@ ALTER TABLE deals ADD CONSTRAINT deals_status_check CHECK ((status = ANY (ARRAY[
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_pkey PRIMARY KEY (id);
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_source_external_id_key UNIQUE (source, external_id);
 ALTER TABLE job_slots ADD CONSTRAINT job_slots_pkey PRIMARY KEY (job, slot);
+ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
+ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_outbox_key_key UNIQUE (outbox_key);
+ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_pkey PRIMARY KEY (id);
+ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_priority_check CHECK ((priority = ANY (ARRAY['CRITICAL'::text, 'HIGH'::text, 'MEDIUM'::text, 'LOW'::text])));
+ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_reason_check CHECK ((reason = ANY (ARRAY['hot'::text, 'critical_signal'::text])));
+ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_sla_step_check CHECK (((sla_step >= 0) AND (sla_step <= 3)));
+ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'snoozed'::text, 'claimed'::text, 'disqualified'::text, 'closed'::text])));
 ALTER TABLE lead_changes ADD CONSTRAINT lead_changes_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
 ALTER TABLE lead_changes ADD CONSTRAINT lead_changes_pkey PRIMARY KEY (id);
 ALTER TABLE lead_identifiers ADD CONSTRAINT lead_identifiers_kind_check CHECK ((kind = ANY (ARRAY['email'::text, 'hubspot_id'::text, 'lemlist_id'::text, 'linkedin_url'::text, 'calendly_invitee'::text, 'typeform_respondent'::text, 'moco_contact_id'::text, 'crm_id'::text, 'anonymous_id'::text])));
@@ -376,6 +420,7 @@ ALTER TABLE upkeep_findings ADD CONSTRAINT upkeep_findings_pkey PRIMARY KEY (key
 
 CREATE INDEX assignments_lead_idx ON public.assignments USING btree (lead_id, created_at);
 CREATE INDEX assignments_member_idx ON public.assignments USING btree (member_id, created_at);
+CREATE INDEX audit_log_lead_idx ON public.audit_log USING btree (lead_id, created_at);
 CREATE INDEX automation_actions_lead_idx ON public.automation_actions USING btree (lead_id, created_at);
 CREATE INDEX deal_stage_history_deal_idx ON public.deal_stage_history USING btree (deal_id, entered_at);
 CREATE UNIQUE INDEX deals_one_open_per_pipeline_idx ON public.deals USING btree (lead_id, pipeline_id) WHERE (status = 'open'::text);
@@ -383,8 +428,11 @@ CREATE INDEX deals_owner_open_idx ON public.deals USING btree (owner_member_id) 
 CREATE INDEX deals_stage_entered_idx ON public.deals USING btree (stage_entered_at) WHERE (status = 'open'::text);
 CREATE INDEX intake_events_lead_idx ON public.intake_events USING btree (lead_id, occurred_at DESC) WHERE (lead_id IS NOT NULL);
 CREATE INDEX intake_events_unprocessed_idx ON public.intake_events USING btree (received_at) WHERE (processed_at IS NULL);
+CREATE UNIQUE INDEX lead_alerts_one_live_idx ON public.lead_alerts USING btree (lead_id) WHERE (state = ANY (ARRAY['open'::text, 'snoozed'::text]));
+CREATE INDEX lead_alerts_sla_idx ON public.lead_alerts USING btree (sla_next_at) WHERE (state = ANY (ARRAY['open'::text, 'snoozed'::text]));
 CREATE INDEX lead_changes_lead_idx ON public.lead_changes USING btree (lead_id, created_at);
 CREATE INDEX lead_identifiers_lead_idx ON public.lead_identifiers USING btree (lead_id);
+CREATE INDEX leads_claimed_by_idx ON public.leads USING btree (claimed_by_member_id) WHERE (claimed_by_member_id IS NOT NULL);
 CREATE INDEX leads_organization_idx ON public.leads USING btree (organization_id);
 CREATE INDEX leads_owner_idx ON public.leads USING btree (owner_member_id) WHERE (owner_member_id IS NOT NULL);
 CREATE INDEX leads_score_expires_at_idx ON public.leads USING btree (score_expires_at) WHERE (score_expires_at IS NOT NULL);

@@ -61,6 +61,9 @@ const id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/, 'use lowercase letters, digits, _ . - (at most 100)');
 const positiveInt = z.number().int().positive();
+const slackChannel = z
+  .string()
+  .regex(/^(#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{2,20})$/, 'must be a #channel-name or a Slack channel id');
 const intentName = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, 'use lowercase letters, digits and _');
 const eventSelector = z
   .string()
@@ -159,11 +162,32 @@ const rulesetSchema = z.strictObject({
   routing: routingSchema,
   automation: automationSchema,
   upkeep: upkeepSchema,
+  // Speed to lead: how long each alert priority may stay unclaimed, and the chain after that
+  // deadline — remind the owner, escalate to the managers, reassign — at multiples of it.
   sla: z
-    .looseObject({
-      reminder_minutes: positiveInt.default(15),
-      escalate_minutes: positiveInt.default(45),
-      reassign_minutes: positiveInt.default(60),
+    .strictObject({
+      claim_minutes: z
+        .strictObject({
+          CRITICAL: positiveInt.default(5),
+          HIGH: positiveInt.default(60),
+          MEDIUM: positiveInt.default(24 * 60),
+          LOW: positiveInt.default(72 * 60),
+        })
+        .prefault({}),
+      remind_at: z.number().positive().default(1),
+      escalate_at: z.number().positive().default(2),
+      reassign_at: z.number().positive().default(3),
+    })
+    .prefault({}),
+  // Where Leadline posts in Slack: channel names (#name) or ids (C…).
+  slack: z
+    .strictObject({
+      hot_leads_channel: slackChannel.default('#hot-leads'),
+      routing_channel: slackChannel.default('#lead-routing'),
+      managers_channel: slackChannel.default('#sales-managers'),
+      digest_channel: slackChannel.default('#sales'),
+      digest_cron: z.string().min(1).default('0 8 * * 1-5'),
+      hot_threshold: id.default('hot'),
     })
     .prefault({}),
   team: teamSchema,
@@ -176,6 +200,7 @@ export type Pipeline = RulesetData['pipelines'][number];
 export type RoutingSettings = RulesetData['routing'];
 export type AutomationRule = RulesetData['automation'][number];
 export type SlaSettings = RulesetData['sla'];
+export type SlackSettings = RulesetData['slack'];
 export type TeamSettings = RulesetData['team'];
 export type UpkeepSettings = RulesetData['upkeep'];
 
@@ -286,11 +311,11 @@ function crossCheck(data: RulesetData): RawIssue[] {
     }
   });
   const sla = data.sla;
-  if (!(sla.reminder_minutes <= sla.escalate_minutes && sla.escalate_minutes <= sla.reassign_minutes)) {
-    issues.push({
-      path: ['sla'],
-      message: 'expected reminder_minutes ≤ escalate_minutes ≤ reassign_minutes',
-    });
+  if (!(sla.remind_at <= sla.escalate_at && sla.escalate_at <= sla.reassign_at)) {
+    issues.push({ path: ['sla'], message: 'expected remind_at ≤ escalate_at ≤ reassign_at' });
+  }
+  if (!data.thresholds.some((t) => t.name === data.slack.hot_threshold)) {
+    issues.push({ path: ['slack', 'hot_threshold'], message: 'must name one of the thresholds' });
   }
   issues.push(...routingIssues(data));
   return issues;
