@@ -17,6 +17,7 @@ import { type Boss, startBoss } from './jobs/boss.ts';
 import { IntakeWriter } from './jobs/intake-writer.ts';
 import type { JobContext } from './jobs/job.ts';
 import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
+import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
 import { createQueues, leadlineJobs, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
 import { kickSlackDelivery } from './jobs/slack-delivery.ts';
@@ -94,7 +95,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (slackApi !== null) await kickSlackDelivery(boss);
       if (options.schedules !== false) {
         const schedules = startSchedules(
-          [{ queue: DECAY_QUEUE, cron: config.decayCron, timezone: ruleset.timezone }],
+          [
+            { queue: DECAY_QUEUE, cron: config.decayCron, timezone: ruleset.timezone },
+            // Hourly: upkeep thresholds are hours and days, and findings are reported once.
+            { queue: UPKEEP_QUEUE, cron: '7 * * * *', timezone: ruleset.timezone },
+          ],
           {
             pool,
             boss,

@@ -18,11 +18,11 @@ export function memberById(ruleset: Pick<Ruleset, 'team'>, memberId: string | nu
 
 /** Managers and admins decide routing conflicts, reassign leads and see team load. */
 export function canManage(member: TeamMember | null): boolean {
-  return member !== null && member.active && (member.role === 'manager' || member.role === 'admin');
+  return member?.active === true && (member.role === 'manager' || member.role === 'admin');
 }
 
 export function isAdmin(member: TeamMember | null): boolean {
-  return member !== null && member.active && member.role === 'admin';
+  return member?.active === true && member.role === 'admin';
 }
 
 /** Active managers and admins, for escalations. */

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { run, withTransaction } from '../db/pool.ts';
 import { lockDueLeads } from '../db/sql/decay.ts';
+import { leadTriggers, type TriggerInstance } from '../engine/automation.ts';
 import { recomputeLead } from '../engine/lead-processor.ts';
+import { runAutomation } from './automation-step.ts';
 import { defineJob, type JobContext } from './job.ts';
 import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
 import { DECAY_QUEUE } from './queues.ts';
@@ -18,8 +20,9 @@ export interface DecaySummary {
  * processing carries on meanwhile. Grade, threshold and intent changes are recorded as lead changes
  * for routing and automation.
  */
-export async function runDecay(ctx: JobContext, chunkSize = 2_000): Promise<DecaySummary> {
+export async function runDecay(ctx: JobContext, chunkSize = 2_000, slot?: string): Promise<DecaySummary> {
   const now = ctx.now();
+  const causeId = `decay:${slot ?? now.toISOString()}`;
   const summary: DecaySummary = { leads: 0, changes: 0, chunks: 0 };
   let afterId = 0;
   for (;;) {
@@ -28,8 +31,23 @@ export async function runDecay(ctx: JobContext, chunkSize = 2_000): Promise<Deca
       if (ids.length === 0) return null;
       const states = await loadLeadStates(tx, ids, now, { lock: false, dayKeys: [] });
       const writer = new OutcomeWriter();
-      for (const id of ids) writer.add(id, recomputeLead(states.get(id)!, ctx.ruleset, now), null);
+      const triggered: { leadId: number; triggers: TriggerInstance[] }[] = [];
+      for (const id of ids) {
+        const before = states.get(id)!;
+        const outcome = recomputeLead(before, ctx.ruleset, now);
+        writer.add(id, outcome, null);
+        // Crossings down and intent shifts from decay reach automation like any other change.
+        const triggers = leadTriggers({
+          leadId: String(id),
+          causeId,
+          changes: outcome.changes,
+          before,
+          after: outcome.state,
+        });
+        if (triggers.length > 0) triggered.push({ leadId: id, triggers });
+      }
       await writer.write(tx, now);
+      if (triggered.length > 0) await runAutomation(tx, ctx, triggered, now);
       return { lastId: ids.at(-1)!, leads: ids.length, changes: writer.changeCount };
     });
     if (chunk === null) break;
@@ -48,7 +66,7 @@ export const decayJob = defineJob({
   work: { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 5 },
   handler: async (jobs, ctx) => {
     const started = performance.now();
-    const summary = await runDecay(ctx);
+    const summary = await runDecay(ctx, 2_000, jobs[0]?.data.slot);
     ctx.log.info(
       { ...summary, slot: jobs[0]?.data.slot, ms: Math.round(performance.now() - started) },
       'decay run',

@@ -5,6 +5,7 @@ import type { LeadlineEvent } from '../engine/event.ts';
 import { eventDayKeys, processLeadEvents, type StoredEvent } from '../engine/lead-processor.ts';
 import { identifyLeads } from './identify.ts';
 import { defineJob, type JobContext } from './job.ts';
+import { followUpScoredLeads, type ScoredLead } from './lead-follow-up.ts';
 import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
 import { PROCESS_EVENTS_QUEUE } from './queues.ts';
 import { routeAfterScoring } from './routing-step.ts';
@@ -50,13 +51,17 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
     });
 
     const writer = new OutcomeWriter();
+    const scored: ScoredLead[] = [];
     for (const leadId of leadIds) {
       const leadEvents = byLead.get(leadId)!;
-      const outcome = processLeadEvents(states.get(leadId)!, leadEvents, ctx.ruleset, now);
+      const before = states.get(leadId)!;
+      const outcome = processLeadEvents(before, leadEvents, ctx.ruleset, now);
       writer.add(leadId, outcome, leadEvents.at(-1)?.id ?? null);
+      scored.push({ leadId, before, outcome, events: leadEvents });
     }
     await writer.write(tx, now);
     const routed = await routeAfterScoring(tx, ctx, leadIds, now);
+    await followUpScoredLeads(tx, ctx, scored, routed, now);
     await run(
       tx,
       markEventsProcessed(

@@ -5,41 +5,11 @@ import {
   event,
   fixedClock,
   jobContext,
+  ROUTING_YAML,
   storeEvents,
   TEST_RULES_YAML,
   testRuleset,
 } from '../support/engine-fixtures.ts';
-
-const ROUTING_YAML = `${TEST_RULES_YAML.replace(
-  '    - { id: pricing-b2b,',
-  `    - { id: protocol-research, event: content.downloaded, when: [{ field: metadata.content_type, op: equals, value: protocol }], intent: research, signal: protocol_download, weight: 40, tier: HIGH, decay_hours: 336 }
-    - { id: pricing-b2b,`,
-).replace(
-  '    - { id: bounced,',
-  `    - { id: protocol, event: content.downloaded, points: 15, category: behaviour }
-    - { id: bounced,`,
-)}
-pipelines:
-  - id: b2b
-    name: B2B customers
-    intent: b2b
-    stages: [{ id: new, name: New lead }, { id: discovery, name: Discovery }]
-    assignment: { strategy: round_robin, members: [anna, ben, carla] }
-  - id: research
-    name: Research
-    intent: research
-    manager_decides: true
-    stages: [{ id: new, name: New enquiry }]
-    assignment: { strategy: round_robin }
-routing: { threshold: 40, min_confidence: 60, conflict_margin: 10 }
-team:
-  members:
-    - { id: anna, slack_user_id: U0ANNA001, name: Anna, role: rep }
-    - { id: ben, slack_user_id: U0BEN0002, name: Ben, role: rep }
-    - { id: carla, slack_user_id: U0CARLA03, name: Carla, role: rep }
-    - { id: lena, slack_user_id: U0LENA004, name: Lena, role: manager }
-  away: { status_emoji: [":palm_tree:"], status_text_patterns: ["vacation"] }
-`;
 
 describe('routing and assignment inside event processing', () => {
   let db: TestDatabase;

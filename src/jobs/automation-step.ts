@@ -1,0 +1,481 @@
+import {
+  dealCard,
+  managerRecipients,
+  type NotificationLead,
+  renderNotification,
+} from '../bot/blocks/notifications.ts';
+import { isConnectionError, type PoolClient, run } from '../db/pool.ts';
+import {
+  type ActionInsert,
+  type AutomationLeadRow,
+  finishAutomationAction,
+  insertAutomationActions,
+  insertMocoSyncRequest,
+  insertTask,
+  type LockedDealRow,
+  lockAutomationLeads,
+  lockDeal,
+  moveDealToStage,
+  type NotificationLeadRow,
+  updateAllowedField,
+} from '../db/sql/automation.ts';
+import {
+  type AutomationPlan,
+  type PlannedAction,
+  planAutomation,
+  type TriggerInstance,
+} from '../engine/automation.ts';
+import type { DealView, LeadView } from '../engine/routing.ts';
+import type { RoutingRuleset, TeamMember } from '../engine/routing-schema.ts';
+import type { JobContext } from './job.ts';
+import { assignDeal, routeLeadTo } from './routing-step.ts';
+import { kickSlackDelivery } from './slack-delivery.ts';
+import { enqueueSlack } from './slack-outbox.ts';
+
+export interface AutomationInput {
+  leadId: number;
+  triggers: readonly TriggerInstance[];
+}
+
+export interface AutomationSummary {
+  /** Actions the engine planned (executable ones), including those an earlier run already recorded. */
+  planned: number;
+  /** Planned actions that ran now and succeeded. */
+  executed: number;
+  /** Planned actions that ran now and failed (logged with their error; the others still ran). */
+  failed: number;
+  /** Actions of fired rules with nothing to do, recorded now with their reason. */
+  skipped: number;
+  /** Planned actions an earlier run already recorded: not run again. */
+  repeated: number;
+  /** Slack messages enqueued. */
+  notifications: number;
+}
+
+/**
+ * A summary with every count at zero, to add runs up.
+ *
+ * @example
+ * const total = emptyAutomationSummary(); total.executed += summary.executed;
+ */
+export function emptyAutomationSummary(): AutomationSummary {
+  return { planned: 0, executed: 0, failed: 0, skipped: 0, repeated: 0, notifications: 0 };
+}
+
+interface LeadFacts {
+  view: LeadView;
+  /** Open deals (most recent first) and the closed deals deal triggers named, by id. */
+  deals: Map<number, DealView>;
+  /** An action changed the lead or its deals: reload before planning the next trigger. */
+  dirty: boolean;
+}
+
+interface Executed {
+  result: unknown;
+  /** The action changed facts later triggers read (stages, owners, fields, deals). */
+  changed: boolean;
+  enqueued?: number;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+// Retrying the whole job is the only cure for these; a savepoint would just run into them again.
+const TRANSIENT_CODES = new Set(['40001', '40P01', '57014', '55P03', '25P02']);
+
+/**
+ * Runs the automation rules the given triggers fire, inside the caller's transaction (the
+ * processing job's, or one upkeep chunk's). Per lead, in lead-id order, per trigger in the given
+ * order: plan with the engine, record every planned and skipped action in `automation_actions`
+ * (`ON CONFLICT DO NOTHING`), and execute only the actions recorded now, so a retried job or a second
+ * worker repeats nothing. Each action runs in its own savepoint: a failure is recorded as `failed`
+ * with its error and the remaining actions and rules still run. Failed actions are not retried.
+ *
+ * The deal a trigger is about: the trigger's own deal for deal triggers (even when closed), else the
+ * lead's most recently opened open deal, else none (deal conditions then see missing fields). Facts
+ * are loaded once for all leads (leads locked in id order) and reloaded per lead only after one of
+ * its actions changed them, so a later trigger sees the deal an earlier rule opened or moved.
+ *
+ * @example
+ * await withTransaction(pool, async (tx) => {
+ *   const summary = await runAutomation(tx, ctx, [{ leadId: 42, triggers: [eventTrigger('42', event)] }], now);
+ *   // { planned: 2, executed: 2, failed: 0, skipped: 0, repeated: 0, notifications: 1 }
+ * });
+ */
+export async function runAutomation(
+  tx: PoolClient,
+  ctx: JobContext,
+  inputs: readonly AutomationInput[],
+  now: Date,
+): Promise<AutomationSummary> {
+  const summary = emptyAutomationSummary();
+  const wanted = inputs.filter((input) => input.triggers.length > 0);
+  if (wanted.length === 0 || !ctx.ruleset.automation.some((rule) => rule.enabled)) return summary;
+  const byLead = new Map<number, TriggerInstance[]>();
+  for (const input of wanted)
+    byLead.set(input.leadId, [...(byLead.get(input.leadId) ?? []), ...input.triggers]);
+  const leadIds = [...byLead.keys()].sort((a, b) => a - b);
+  const dealIdsOf = (triggers: readonly TriggerInstance[]) =>
+    triggers.flatMap((t) => ('dealId' in t ? [Number(t.dealId)] : []));
+  const facts = await loadFacts(tx, leadIds, dealIdsOf([...byLead.values()].flat()));
+
+  for (const leadId of leadIds) {
+    const triggers = byLead.get(leadId)!;
+    for (const trigger of triggers) {
+      let lead = facts.get(leadId);
+      if (lead === undefined) break;
+      if (lead.dirty) {
+        const fresh = (await loadFacts(tx, [leadId], dealIdsOf(triggers))).get(leadId);
+        if (fresh === undefined) break;
+        facts.set(leadId, fresh);
+        lead = fresh;
+      }
+      const plan = planAutomation(ctx.ruleset, trigger, lead.view, dealFor(trigger, lead), now);
+      if (plan.actions.length + plan.skipped.length === 0) continue;
+      const recorded = await record(tx, plan, now);
+      summary.planned += plan.actions.length;
+      summary.skipped += plan.skipped.filter((a) => recorded.has(a.actionKey)).length;
+      for (const action of plan.actions) {
+        if (!recorded.has(action.actionKey)) {
+          summary.repeated += 1;
+          continue;
+        }
+        const outcome = await runInSavepoint(tx, ctx, action, now);
+        if (outcome === null) {
+          summary.failed += 1;
+        } else {
+          summary.executed += 1;
+          summary.notifications += outcome.enqueued ?? 0;
+          if (outcome.changed) lead.dirty = true;
+        }
+      }
+    }
+  }
+  // ctx.boss is absent where no queue runs (some tests); the outbox row waits for the next kick.
+  if (summary.notifications > 0 && ctx.boss !== undefined) await kickSlackDelivery(ctx.boss, { db: tx });
+  return summary;
+}
+
+async function loadFacts(
+  tx: PoolClient,
+  leadIds: readonly number[],
+  dealIds: readonly number[],
+): Promise<Map<number, LeadFacts>> {
+  const rows = await run<AutomationLeadRow>(tx, lockAutomationLeads(leadIds, [...new Set(dealIds)]));
+  const facts = new Map<number, LeadFacts>();
+  for (const row of rows) {
+    let lead = facts.get(row.id);
+    if (lead === undefined) {
+      lead = { view: leadView(row), deals: new Map(), dirty: false };
+      facts.set(row.id, lead);
+    }
+    if (row.d_id === null) continue;
+    lead.deals.set(row.d_id, {
+      dealId: String(row.d_id),
+      leadId: String(row.id),
+      pipelineId: row.d_pipeline_id!,
+      stageId: row.d_stage_id!,
+      ownerId: row.d_owner_member_id,
+      status: row.d_status!,
+      value: row.d_value,
+      priority: row.d_priority,
+      createdAt: row.d_created_at!,
+      stageEnteredAt: row.d_stage_entered_at!,
+      lastActivityAt: row.d_last_activity_at,
+    });
+  }
+  for (const lead of facts.values()) {
+    // Rows come most recently opened first, so openDeals[0] is the lead's newest open deal.
+    const open = [...lead.deals.values()].filter((deal) => deal.status === 'open');
+    lead.view = {
+      ...lead.view,
+      openDeals: open.map((d) => ({ dealId: d.dealId, pipelineId: d.pipelineId })),
+    };
+  }
+  return facts;
+}
+
+const PROFILE_COLUMNS = {
+  firstName: 'first_name',
+  lastName: 'last_name',
+  fullName: 'full_name',
+  company: 'company',
+  title: 'title',
+  phone: 'phone',
+  country: 'country',
+  region: 'region',
+  website: 'website',
+} as const;
+
+function leadView(row: AutomationLeadRow): LeadView {
+  const profile = Object.fromEntries(
+    Object.entries(PROFILE_COLUMNS).flatMap(([key, column]) =>
+      row[column] === null ? [] : [[key, row[column]]],
+    ),
+  );
+  return {
+    leadId: String(row.id),
+    score: row.score,
+    intentWeights: row.intent_weights,
+    email: row.email,
+    profile,
+    source: row.first_touch_source,
+    lastActivityAt: row.last_activity_at,
+  };
+}
+
+function dealFor(trigger: TriggerInstance, lead: LeadFacts): DealView | null {
+  if ('dealId' in trigger) return lead.deals.get(Number(trigger.dealId)) ?? null;
+  return [...lead.deals.values()].find((deal) => deal.status === 'open') ?? null;
+}
+
+/** Records the plan; returns the action keys recorded now (the only ones that may run). */
+async function record(tx: PoolClient, plan: AutomationPlan, now: Date): Promise<Set<string>> {
+  const row = (a: PlannedAction, status: ActionInsert['status'], result: unknown): ActionInsert => ({
+    idempotencyKey: a.idempotencyKey,
+    actionIndex: a.actionIndex,
+    ruleId: a.ruleId,
+    leadId: Number(a.leadId),
+    dealId: a.dealId === null ? null : Number(a.dealId),
+    triggerType: a.triggerType,
+    triggerInstanceId: a.triggerInstanceId,
+    action: a.action,
+    status,
+    result,
+    rulesetVersion: a.rulesetVersion,
+  });
+  const rows = [
+    ...plan.actions.map((a) => row(a, 'pending', null)),
+    ...plan.skipped.map((a) => row(a, 'skipped', { skipped: a.reason })),
+  ];
+  const inserted = await run<{ idempotency_key: string; action_index: number }>(
+    tx,
+    insertAutomationActions(rows, now),
+  );
+  return new Set(inserted.map((r) => `${r.idempotency_key}#${r.action_index}`));
+}
+
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isConnectionError(err) || (typeof code === 'string' && TRANSIENT_CODES.has(code));
+}
+
+async function runInSavepoint(
+  tx: PoolClient,
+  ctx: JobContext,
+  action: PlannedAction,
+  now: Date,
+): Promise<Executed | null> {
+  const key = { idempotencyKey: action.idempotencyKey, actionIndex: action.actionIndex };
+  await tx.query('SAVEPOINT automation_action');
+  try {
+    const outcome = await execute(tx, ctx, action, now);
+    await tx.query('RELEASE SAVEPOINT automation_action');
+    await run(tx, finishAutomationAction(key, { status: 'done', result: outcome.result }, now));
+    return outcome;
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    await tx.query('ROLLBACK TO SAVEPOINT automation_action');
+    await tx.query('RELEASE SAVEPOINT automation_action');
+    const error = err instanceof Error ? err.message : String(err);
+    await run(tx, finishAutomationAction(key, { status: 'failed', error }, now));
+    ctx.log.warn(
+      { actionKey: action.actionKey, type: action.action.type, error },
+      'automation action failed',
+    );
+    return null;
+  }
+}
+
+async function lockedDeal(tx: PoolClient, action: PlannedAction): Promise<LockedDealRow> {
+  if (action.dealId === null) throw new Error(`${action.action.type} needs a deal and the lead has none`);
+  const [deal] = await run<LockedDealRow>(tx, lockDeal(Number(action.dealId)));
+  if (deal === undefined) throw new Error(`deal ${action.dealId} no longer exists`);
+  return deal;
+}
+
+function teamMember(ruleset: Pick<RoutingRuleset, 'team'>, memberId: string): TeamMember {
+  const member = ruleset.team.members.find((m) => m.id === memberId);
+  if (member === undefined) throw new Error(`${memberId} is not in team.members`);
+  return member;
+}
+
+function lockedDealView(deal: LockedDealRow) {
+  return {
+    dealId: String(deal.id),
+    pipelineId: deal.pipeline_id,
+    stageId: deal.stage_id,
+    ownerId: deal.owner_member_id,
+    value: deal.value,
+    priority: deal.priority,
+    stageEnteredAt: deal.stage_entered_at,
+  };
+}
+
+async function ownerOf(tx: PoolClient, ctx: JobContext, action: PlannedAction): Promise<TeamMember> {
+  const deal = await lockedDeal(tx, action);
+  if (deal.owner_member_id === null) throw new Error(`deal ${deal.id} has no owner`);
+  return teamMember(ctx.ruleset, deal.owner_member_id);
+}
+
+async function execute(tx: PoolClient, ctx: JobContext, action: PlannedAction, now: Date): Promise<Executed> {
+  const a = action.action;
+  const leadId = Number(action.leadId);
+  const dealId = action.dealId === null ? null : Number(action.dealId);
+  const cause = `automation:${action.ruleId}`;
+  switch (a.type) {
+    case 'move_to_stage': {
+      const deal = await lockedDeal(tx, action);
+      if (deal.status !== 'open') throw new Error(`deal ${deal.id} is ${deal.status}; only open deals move`);
+      const pipeline = ctx.ruleset.pipelines.find((p) => p.id === deal.pipeline_id);
+      if (pipeline === undefined) throw new Error(`pipeline ${deal.pipeline_id} is not in the ruleset`);
+      if (!pipeline.stages.some((s) => s.id === a.stage)) {
+        const stages = pipeline.stages.map((s) => s.id).join(', ');
+        throw new Error(`stage ${a.stage} is not a stage of pipeline ${pipeline.id} (${stages})`);
+      }
+      if (deal.stage_id === a.stage)
+        return { result: { dealId: deal.id, stage: a.stage, unchanged: true }, changed: false };
+      await run(tx, moveDealToStage(deal.id, a.stage, cause, now));
+      return { result: { dealId: deal.id, from: deal.stage_id, to: a.stage }, changed: true };
+    }
+    case 'assign_owner': {
+      const deal = await lockedDeal(tx, action);
+      if (deal.status !== 'open')
+        throw new Error(`deal ${deal.id} is ${deal.status}; only open deals get owners`);
+      const assignment = await assignDeal(tx, ctx, deal.id, a.member ?? null, now);
+      const [after] = await run<LockedDealRow>(tx, lockDeal(deal.id));
+      const outcome = assignment?.outcome;
+      return {
+        result: {
+          dealId: deal.id,
+          previousOwner: deal.owner_member_id,
+          owner: after?.owner_member_id ?? null,
+          outcome: outcome?.kind ?? 'named',
+          ...(outcome !== undefined && 'why' in outcome ? { why: outcome.why } : {}),
+          ...(outcome?.kind === 'queue' ? { queue: outcome.queue } : {}),
+        },
+        changed: true,
+      };
+    }
+    case 'route_to_pipeline': {
+      const routed = await routeLeadTo(tx, ctx, leadId, a.pipeline, cause, now);
+      const decision = routed.decision;
+      return {
+        result: {
+          pipelineId: a.pipeline,
+          decision: decision.kind,
+          dealId: routed.dealId,
+          ...('cause' in decision ? { cause: decision.cause } : {}),
+        },
+        changed: routed.dealId !== null,
+      };
+    }
+    case 'send_notification': {
+      const deal = action.dealId === null ? null : await lockedDeal(tx, action);
+      const recipients: { channel: string; key: string }[] = [];
+      const base = `notify:${action.actionKey}`;
+      if (a.channel === 'owner') {
+        if (deal?.owner_member_id == null) throw new Error('the deal has no owner to notify');
+        recipients.push({ channel: teamMember(ctx.ruleset, deal.owner_member_id).slack_user_id, key: base });
+      } else if (a.channel === 'managers') {
+        const managers = managerRecipients(ctx.ruleset.team);
+        if (managers.length === 0) throw new Error('team.members has no active manager or admin to notify');
+        for (const m of managers) recipients.push({ channel: m.slack_user_id, key: `${base}:${m.id}` });
+      } else {
+        recipients.push({ channel: a.channel, key: base });
+      }
+      const [lead] = await run<AutomationLeadRow>(tx, lockAutomationLeads([leadId], []));
+      if (lead === undefined) throw new Error(`lead ${leadId} no longer exists`);
+      const payload = renderNotification({
+        template: a.template,
+        ruleId: action.ruleId,
+        lead: notificationLead(lead),
+        deal: deal === null ? null : dealCard(lockedDealView(deal), ctx.ruleset, now),
+      });
+      for (const r of recipients) {
+        await enqueueSlack(
+          tx,
+          {
+            key: r.key,
+            kind: 'notification',
+            leadId,
+            method: 'chat.postMessage',
+            channel: r.channel,
+            payload: { ...payload },
+          },
+          now,
+        );
+      }
+      return {
+        result: { template: a.template, channels: recipients.map((r) => r.channel) },
+        changed: false,
+        enqueued: recipients.length,
+      };
+    }
+    case 'create_task': {
+      let assignee: string;
+      if (a.assignee === 'owner') assignee = (await ownerOf(tx, ctx, action)).id;
+      else if (a.assignee === 'managers') {
+        // One task, one person responsible: the first active manager (team order).
+        const first = managerRecipients(ctx.ruleset.team)[0];
+        if (first === undefined) throw new Error('team.members has no active manager or admin for the task');
+        assignee = first.id;
+      } else assignee = a.assignee;
+      const dueAt = new Date(now.getTime() + a.due_in_hours * HOUR_MS);
+      const [task] = await run<{ id: number }>(
+        tx,
+        insertTask({ leadId, dealId, title: a.title, assignee, dueAt, sourceKey: action.actionKey, now }),
+      );
+      return { result: { taskId: task?.id ?? null, assignee, dueAt: dueAt.toISOString() }, changed: false };
+    }
+    case 'sync_moco': {
+      const [request] = await run<{ id: number; state: string }>(
+        tx,
+        insertMocoSyncRequest({ sourceKey: action.actionKey, entity: a.entity, leadId, dealId, now }),
+      );
+      return {
+        result: {
+          requestId: request?.id ?? null,
+          entity: a.entity,
+          state: request?.state ?? 'pending',
+          note: 'queued; it is sent once the MOCO client is connected',
+        },
+        changed: false,
+      };
+    }
+    case 'update_field': {
+      if (a.field.startsWith('deal.') && dealId === null) throw new Error(`${a.field} needs a deal`);
+      const [row] = await run<{ previous: unknown }>(
+        tx,
+        updateAllowedField(a.field, { leadId, dealId }, a.value, now),
+      );
+      if (row === undefined) throw new Error(`${a.field}: the ${a.field.split('.')[0]} no longer exists`);
+      return { result: { field: a.field, value: a.value, previous: row.previous ?? null }, changed: true };
+    }
+    default: {
+      const unknown: never = a;
+      throw new Error(`unknown action ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/**
+ * A lead row as notifications show it.
+ *
+ * @example
+ * renderNotification({ template: 'hot_lead', ruleId, lead: notificationLead(row), deal: null })
+ */
+export function notificationLead(row: NotificationLeadRow): NotificationLead {
+  return {
+    id: String(row.id),
+    fullName: row.full_name,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    email: row.email,
+    company: row.company,
+    title: row.title,
+    country: row.country,
+    score: row.score,
+    grade: row.grade,
+    primaryIntent: row.primary_intent,
+    intentConfidence: row.intent_confidence,
+  };
+}
