@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import pg from 'pg';
+import { registerConflictActions } from './bot/conflict-actions.ts';
 import { registerPing } from './bot/ping.ts';
 import { createSlackApp, type SlackApp } from './bot/slack-app.ts';
 import { createSlackApi } from './clients/slack-api.ts';
@@ -17,10 +18,10 @@ import { type Boss, startBoss } from './jobs/boss.ts';
 import { IntakeWriter } from './jobs/intake-writer.ts';
 import type { JobContext } from './jobs/job.ts';
 import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
-import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
 import { createQueues, leadlineJobs, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
 import { kickSlackDelivery } from './jobs/slack-delivery.ts';
+import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 
@@ -135,6 +136,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (config.slack !== undefined) {
         slack = createSlackApp({ ...config.slack, log });
         registerPing(slack.app);
+        registerConflictActions(slack.app, jobContext);
       }
       const hono = getRequestListener(app.fetch);
       const slackApp = slack;

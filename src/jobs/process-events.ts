@@ -3,6 +3,7 @@ import { run, withTransaction } from '../db/pool.ts';
 import { lockUnprocessedEvents, markEventsProcessed } from '../db/sql/events.ts';
 import type { LeadlineEvent } from '../engine/event.ts';
 import { eventDayKeys, processLeadEvents, type StoredEvent } from '../engine/lead-processor.ts';
+import { postConflictMessages } from './conflict-messages.ts';
 import { identifyLeads } from './identify.ts';
 import { defineJob, type JobContext } from './job.ts';
 import { followUpScoredLeads, type ScoredLead } from './lead-follow-up.ts';
@@ -61,6 +62,7 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
     }
     await writer.write(tx, now);
     const routed = await routeAfterScoring(tx, ctx, leadIds, now);
+    await postConflictMessages(tx, ctx, routed, now);
     await followUpScoredLeads(tx, ctx, scored, routed, now);
     await run(
       tx,

@@ -105,7 +105,7 @@ export function insertRoutingDecision(row: {
   };
 }
 
-/** Opens a conflict, or refreshes the lead's open one when the ambiguity changed. */
+/** Opens a conflict, or refreshes the lead's open one when the ambiguity changed; a decided one stays decided. */
 export function upsertConflict(row: {
   leadId: number;
   conflictKey: string;
@@ -117,7 +117,12 @@ export function upsertConflict(row: {
 }): Sql {
   return {
     text: `INSERT INTO routing_conflicts (lead_id, conflict_key, cause, candidates, reasons, ruleset_version, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7)
+      SELECT $1, $2, $3, $4, $5, $6, $7
+      -- A manager who already decided this same ambiguity is not asked again.
+      WHERE NOT EXISTS (
+        SELECT 1 FROM routing_conflicts
+        WHERE lead_id = $1 AND conflict_key = $2 AND resolved_at IS NOT NULL
+      )
       ON CONFLICT (lead_id) WHERE resolved_at IS NULL DO UPDATE
         SET conflict_key = EXCLUDED.conflict_key, cause = EXCLUDED.cause, candidates = EXCLUDED.candidates,
             reasons = EXCLUDED.reasons, ruleset_version = EXCLUDED.ruleset_version
