@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import pg from 'pg';
+import { registerAlertActions } from './bot/alert-actions.ts';
 import { registerConflictActions } from './bot/conflict-actions.ts';
 import { registerPing } from './bot/ping.ts';
 import { createSlackApp, type SlackApp } from './bot/slack-app.ts';
@@ -20,6 +21,7 @@ import type { JobContext } from './jobs/job.ts';
 import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
 import { createQueues, leadlineJobs, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
+import { SLA_QUEUE } from './jobs/sla.ts';
 import { kickSlackDelivery } from './jobs/slack-delivery.ts';
 import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
 import type { Logger } from './log.ts';
@@ -100,6 +102,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             { queue: DECAY_QUEUE, cron: config.decayCron, timezone: ruleset.timezone },
             // Hourly: upkeep thresholds are hours and days, and findings are reported once.
             { queue: UPKEEP_QUEUE, cron: '7 * * * *', timezone: ruleset.timezone },
+            // Every minute: the shortest claim window (CRITICAL) is minutes long.
+            { queue: SLA_QUEUE, cron: '* * * * *', timezone: ruleset.timezone },
           ],
           {
             pool,
@@ -137,6 +141,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         slack = createSlackApp({ ...config.slack, log });
         registerPing(slack.app);
         registerConflictActions(slack.app, jobContext);
+        registerAlertActions(slack.app, jobContext);
       }
       const hono = getRequestListener(app.fetch);
       const slackApp = slack;

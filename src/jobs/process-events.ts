@@ -3,6 +3,7 @@ import { run, withTransaction } from '../db/pool.ts';
 import { lockUnprocessedEvents, markEventsProcessed } from '../db/sql/events.ts';
 import type { LeadlineEvent } from '../engine/event.ts';
 import { eventDayKeys, processLeadEvents, type StoredEvent } from '../engine/lead-processor.ts';
+import { createAlerts } from './alerts.ts';
 import { postConflictMessages } from './conflict-messages.ts';
 import { identifyLeads } from './identify.ts';
 import { defineJob, type JobContext } from './job.ts';
@@ -63,6 +64,17 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
     await writer.write(tx, now);
     const routed = await routeAfterScoring(tx, ctx, leadIds, now);
     await postConflictMessages(tx, ctx, routed, now);
+    // After routing: an alert names the owner routing may just have chosen.
+    await createAlerts(
+      tx,
+      ctx,
+      scored.map(({ leadId, outcome, events }) => ({
+        leadId,
+        changes: outcome.changes,
+        eventId: events.at(-1)?.id ?? null,
+      })),
+      now,
+    );
     await followUpScoredLeads(tx, ctx, scored, routed, now);
     await run(
       tx,

@@ -12,7 +12,7 @@ import { postConflictMessages } from '../../src/jobs/conflict-messages.ts';
 import { processEvents } from '../../src/jobs/process-events.ts';
 import { routeAfterScoring } from '../../src/jobs/routing-step.ts';
 import { waitFor } from '../support/db.ts';
-import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
+import { event, scoringOnly, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
 import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';
 
 // routing-step.test.ts's ruleset (demo + protocol download is a 50/50 b2b/research tie), with two
@@ -92,7 +92,7 @@ describe('routing-conflict buttons', () => {
     ];
     await processEvents(await storeEvents(h.db, events), {
       ...h.ctx,
-      ruleset: { ...ruleset, pipelines: [] },
+      ruleset: scoringOnly(ruleset),
     });
     const { rows } = await h.db.pool.query<{ id: number }>('SELECT id FROM leads WHERE email = $1', [email]);
     const leadId = rows[0]!.id;

@@ -5,7 +5,7 @@ import type { LeadIdentity } from '../../src/engine/event.ts';
 import { postConflictMessages } from '../../src/jobs/conflict-messages.ts';
 import { processEvents } from '../../src/jobs/process-events.ts';
 import { type RoutingResult, routeAfterScoring } from '../../src/jobs/routing-step.ts';
-import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
+import { event, scoringOnly, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
 import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';
 
 // routing-step.test.ts's ruleset (a protocol download is research intent, so demo + protocol is a
@@ -88,7 +88,7 @@ describe('routing-conflict messages', () => {
     const email = events[0]!.lead.email!;
     await processEvents(await storeEvents(h.db, events), {
       ...h.ctx,
-      ruleset: { ...ruleset, pipelines: [] },
+      ruleset: scoringOnly(ruleset),
     });
     const { rows } = await h.db.pool.query<{ id: number }>('SELECT id FROM leads WHERE email = $1', [email]);
     const leadId = rows[0]!.id;

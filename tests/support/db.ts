@@ -10,7 +10,9 @@ export interface TestDatabase {
   url: string;
   name: string;
   pool: Pool;
-  /** Drops the database (closing the pool first). */
+  /** Runs `cleanup` before the database is dropped (e.g. stopping a job queue on it). */
+  onDrop(cleanup: () => Promise<void>): void;
+  /** Drops the database (running cleanups and closing the pool first). */
   drop(): Promise<void>;
 }
 
@@ -29,11 +31,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin(serverUrl, `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
   const url = databaseUrl(serverUrl, name);
   const pool = createPool(url, 10, 'leadline-test');
+  const cleanups: (() => Promise<void>)[] = [];
   return {
     url,
     name,
     pool,
+    onDrop: (cleanup) => {
+      cleanups.push(cleanup);
+    },
     drop: async () => {
+      for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
       await pool.end().catch(() => {});
       await admin(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },

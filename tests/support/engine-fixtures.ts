@@ -3,7 +3,9 @@ import { run } from '../../src/db/pool.ts';
 import { insertIntakeRows } from '../../src/db/sql/intake.ts';
 import type { LeadlineEvent } from '../../src/engine/event.ts';
 import { parseRuleset, type Ruleset } from '../../src/engine/ruleset.ts';
+import { type Boss, startBoss } from '../../src/jobs/boss.ts';
 import type { JobContext } from '../../src/jobs/job.ts';
+import { createQueues } from '../../src/jobs/registry.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { TestDatabase } from './db.ts';
@@ -62,6 +64,24 @@ team:
   away: { status_emoji: [":palm_tree:"], status_text_patterns: ["vacation"] }
 `;
 
+/**
+ * The ruleset with routing and alerting switched off (no pipelines, thresholds or CRITICAL tiers),
+ * for tests that score leads first and then drive routing or Slack themselves.
+ */
+export function scoringOnly(ruleset: Ruleset): Ruleset {
+  return {
+    ...ruleset,
+    pipelines: [],
+    thresholds: [],
+    intent: {
+      ...ruleset.intent,
+      rules: ruleset.intent.rules.map((rule) =>
+        rule.tier === 'CRITICAL' ? { ...rule, tier: 'HIGH' } : rule,
+      ),
+    },
+  };
+}
+
 export function testRuleset(yaml = TEST_RULES_YAML): Ruleset {
   return parseRuleset(yaml, { version: 'test-rules' });
 }
@@ -77,11 +97,43 @@ export function fixedClock(start: string) {
   };
 }
 
+const queues = new WeakMap<TestDatabase, Boss>();
+
+/**
+ * A real pg-boss on the test database, started on first use and stopped when the database is
+ * dropped. Jobs only ever enqueue or wake queues through it; nothing works them in these tests.
+ */
+function queueFor(db: TestDatabase): Boss {
+  const known = queues.get(db);
+  if (known !== undefined) return known;
+  let started: Promise<Boss> | null = null;
+  const start = () => {
+    started ??= startBoss(db.url, createLogger('silent'), { supervise: false }).then(async (boss) => {
+      await createQueues(boss);
+      db.onDrop(() => boss.stop({ graceful: false, close: true }));
+      return boss;
+    });
+    return started;
+  };
+  const lazy = new Proxy({} as Boss, {
+    get: (_target, property) => {
+      if (property === 'then') return undefined;
+      return async (...args: unknown[]) => {
+        const boss = await start();
+        const method = (boss as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>)[property];
+        if (typeof method !== 'function') throw new Error(`pg-boss has no method ${String(property)}`);
+        return method.apply(boss, args);
+      };
+    },
+  });
+  queues.set(db, lazy);
+  return lazy;
+}
+
 export function jobContext(db: TestDatabase, ruleset: Ruleset, now: () => Date): JobContext {
   return {
     pool: db.pool,
-    // The processing and decay jobs never enqueue; a queue is not needed for them.
-    boss: undefined as never,
+    boss: queueFor(db),
     ruleset,
     log: createLogger('silent'),
     metrics: createMetrics({ defaults: false }),
