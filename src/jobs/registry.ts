@@ -8,7 +8,7 @@ import { slaSweepJob } from './sla.ts';
 import { createSlackDeliveryJob } from './slack-delivery.ts';
 import { upkeepJob } from './upkeep.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: the registry holds jobs of different payload types
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds jobs of different payload types
 type AnyJob = JobDefinition<any>;
 
 // Queues exist whether or not Slack is configured, so outcomes can wait in the outbox; this client

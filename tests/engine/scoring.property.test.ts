@@ -190,9 +190,8 @@ describe('lead engine properties', () => {
           const start = processLeadEvents(emptyLeadState('lead'), events, ruleset, now).state;
           let chained = start;
           let previous = start.score;
-          let clock = now.getTime();
           for (const step of [...steps].sort((a, b) => a - b)) {
-            clock = now.getTime() + step;
+            const clock = now.getTime() + step;
             chained = recomputeLead(chained, ruleset, new Date(clock)).state;
             const fresh = recomputeLead(start, ruleset, new Date(clock)).state;
             expect(chained.score).toBeLessThanOrEqual(previous);

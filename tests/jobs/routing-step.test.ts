@@ -7,7 +7,6 @@ import {
   jobContext,
   ROUTING_YAML,
   storeEvents,
-  TEST_RULES_YAML,
   testRuleset,
 } from '../support/engine-fixtures.ts';
 
