@@ -29,7 +29,7 @@ export async function runDecay(ctx: JobContext, chunkSize = 2_000, slot?: string
     const chunk = await withTransaction(ctx.pool, async (tx) => {
       const ids = (await run<{ id: number }>(tx, lockDueLeads(afterId, now, chunkSize))).map((row) => row.id);
       if (ids.length === 0) return null;
-      const states = await loadLeadStates(tx, ids, now, { lock: false, dayKeys: [] });
+      const states = await loadLeadStates(tx, ids, now, { lock: false, awards: false });
       const writer = new OutcomeWriter();
       const triggered: { leadId: number; triggers: TriggerInstance[] }[] = [];
       for (const id of ids) {
@@ -51,6 +51,8 @@ export async function runDecay(ctx: JobContext, chunkSize = 2_000, slot?: string
       return { lastId: ids.at(-1)!, leads: ids.length, changes: writer.changeCount };
     });
     if (chunk === null) break;
+    // Let webhooks and Slack acks served by this process run between chunks.
+    await new Promise((resolve) => setImmediate(resolve));
     afterId = chunk.lastId;
     summary.leads += chunk.leads;
     summary.changes += chunk.changes;

@@ -17,7 +17,7 @@ export async function explainLeadById(
   leadId: number,
   now: Date,
 ): Promise<LeadExplanation | null> {
-  const states = await loadLeadStates(db, [leadId], now, { lock: false, dayKeys: [] });
+  const states = await loadLeadStates(db, [leadId], now, { lock: false, awards: false });
   const state = states.get(leadId);
   return state === undefined ? null : explainLead(state, ruleset, now);
 }

@@ -29,12 +29,20 @@ const keyId = (key: IdentityKey) => `${key.kind}\u0000${key.value}`;
 export async function identifyLeads(tx: PoolClient, events: readonly StoredEvent[]): Promise<Identified> {
   const clusters = clusterByIdentity(events);
   const allKeys = [...new Map(clusters.flatMap((c) => c.keys).map((k) => [keyId(k), k])).values()];
-  await run(tx, lockIdentityKeys(allKeys));
-  const known = new Map(
-    (await run<{ kind: string; value: string; lead_id: number }>(tx, selectLeadIdsByKeys(allKeys))).map(
-      (row) => [`${row.kind}\u0000${row.value}`, row.lead_id],
-    ),
-  );
+  const known = new Map<string, number>();
+  const lookUp = async (keys: IdentityKey[]) => {
+    for (const row of await run<{ kind: string; value: string; lead_id: number }>(tx, selectLeadIdsByKeys(keys))) {
+      known.set(`${row.kind}\u0000${row.value}`, row.lead_id);
+    }
+  };
+  // Known identifiers never change owner, so only unknown ones need the lock that makes
+  // find-or-create safe: events of known leads (most of them) take no identity lock at all.
+  await lookUp(allKeys);
+  const unknown = allKeys.filter((key) => !known.has(keyId(key)));
+  if (unknown.length > 0) {
+    await run(tx, lockIdentityKeys(unknown));
+    await lookUp(unknown);
+  }
 
   const leadOfCluster: (number | null)[] = clusters.map((cluster) => {
     for (const key of cluster.keys) {

@@ -6,6 +6,8 @@ import type { Boss } from './boss.ts';
 import { inTransaction } from './boss.ts';
 import { PROCESS_EVENTS_QUEUE } from './queues.ts';
 
+const MIN_ROWS_FOR_PARALLEL_COMMIT = 32;
+
 export type IntakeItem = Omit<IntakeRowInput, 'id'>;
 
 export interface IntakeOutcome {
@@ -68,6 +70,9 @@ export class IntakeWriter {
 
   #pump(): void {
     while (this.#inFlight < this.#maxInFlight && this.#pending.length > 0) {
+      // A second commit alongside a running one only pays off for a real backlog; for a few rows
+      // it would split the batch the running commit's followers are about to share.
+      if (this.#inFlight > 0 && this.#pendingRows() < MIN_ROWS_FOR_PARALLEL_COMMIT) return;
       const batch: PendingRequest[] = [];
       let rows = 0;
       while (this.#pending.length > 0) {
@@ -86,6 +91,12 @@ export class IntakeWriter {
         }
       });
     }
+  }
+
+  #pendingRows(): number {
+    let rows = 0;
+    for (const request of this.#pending) rows += request.items.length;
+    return rows;
   }
 
   async #commit(batch: PendingRequest[]): Promise<void> {

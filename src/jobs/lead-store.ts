@@ -29,16 +29,19 @@ export async function loadLeadStates(
   db: Queryable,
   leadIds: readonly number[],
   now: Date,
-  options: { lock: boolean; dayKeys?: readonly string[] },
+  options: { lock: boolean; dayKeys?: readonly string[]; awards?: boolean },
 ): Promise<Map<number, LeadState>> {
   const states = new Map<number, LeadState>();
   if (leadIds.length === 0) return states;
   const leads = await run<LeadRow>(db, options.lock ? lockLeads(leadIds) : selectLeads(leadIds));
-  const [awards, rows, signals] = await Promise.all([
-    run<{ lead_id: number; rule_id: string; day_key: string; points: number }>(db, selectAwards(leadIds)),
-    run<ScoreRowDb>(db, selectActiveScoreRows(leadIds, now)),
-    run<SignalDb>(db, selectActiveSignals(leadIds, now)),
-  ]);
+  // One connection runs one statement at a time: sequential awaits say so plainly. Recomputing a
+  // score (decay, explanations) needs no caps, so those callers skip the awards query.
+  const awards =
+    options.awards === false
+      ? []
+      : await run<{ lead_id: number; rule_id: string; day_key: string; points: number }>(db, selectAwards(leadIds));
+  const rows = await run<ScoreRowDb>(db, selectActiveScoreRows(leadIds, now));
+  const signals = await run<SignalDb>(db, selectActiveSignals(leadIds, now));
   for (const lead of leads) states.set(lead.id, stateOf(lead));
   const wantedDays = options.dayKeys === undefined ? null : new Set(options.dayKeys);
   for (const award of awards) {
