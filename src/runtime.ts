@@ -4,6 +4,8 @@ import { getRequestListener } from '@hono/node-server';
 import pg from 'pg';
 import { registerAlertActions } from './bot/alert-actions.ts';
 import { registerConflictActions } from './bot/conflict-actions.ts';
+import { registerHome } from './bot/home.ts';
+import { registerLeadCommand } from './bot/lead-command.ts';
 import { registerPing } from './bot/ping.ts';
 import { createSlackApp, type SlackApp } from './bot/slack-app.ts';
 import { createSlackApi } from './clients/slack-api.ts';
@@ -22,6 +24,7 @@ import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
 import { createQueues, leadlineJobs, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
 import { SLA_QUEUE } from './jobs/sla.ts';
+import { DIGEST_QUEUE } from './jobs/digest.ts';
 import { kickSlackDelivery } from './jobs/slack-delivery.ts';
 import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
 import type { Logger } from './log.ts';
@@ -104,6 +107,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             { queue: UPKEEP_QUEUE, cron: '7 * * * *', timezone: ruleset.timezone },
             // Every minute: the shortest claim window (CRITICAL) is minutes long.
             { queue: SLA_QUEUE, cron: '* * * * *', timezone: ruleset.timezone },
+            { queue: DIGEST_QUEUE, cron: ruleset.slack.digest_cron, timezone: ruleset.timezone },
           ],
           {
             pool,
@@ -142,6 +146,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         registerPing(slack.app);
         registerConflictActions(slack.app, jobContext);
         registerAlertActions(slack.app, jobContext);
+        registerLeadCommand(slack.app, jobContext, { intake });
+        registerHome(slack.app, jobContext);
       }
       const hono = getRequestListener(app.fetch);
       const slackApp = slack;

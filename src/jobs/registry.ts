@@ -2,6 +2,7 @@ import type { WorkOptions } from 'pg-boss';
 import type { SlackApi } from '../clients/slack-api.ts';
 import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
+import { digestJob } from './digest.ts';
 import type { JobContext, JobDefinition, JobInput } from './job.ts';
 import { processEventsJob } from './process-events.ts';
 import { slaSweepJob } from './sla.ts';
@@ -23,7 +24,7 @@ const NO_SLACK: SlackApi = {
  * the outbox until a process with a token delivers them.
  */
 export function leadlineJobs(slack: SlackApi | null): AnyJob[] {
-  const jobs: AnyJob[] = [processEventsJob, decayJob, upkeepJob, slaSweepJob];
+  const jobs: AnyJob[] = [processEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob];
   if (slack !== null) jobs.push(createSlackDeliveryJob(slack));
   return jobs;
 }
@@ -31,7 +32,7 @@ export function leadlineJobs(slack: SlackApi | null): AnyJob[] {
 /** Creates every queue (idempotent), so any role can enqueue before a worker ever ran. */
 export async function createQueues(boss: Boss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
-  for (const job of [processEventsJob, decayJob, upkeepJob, slaSweepJob, createSlackDeliveryJob(NO_SLACK)]) {
+  for (const job of [processEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK)]) {
     if (!existing.has(job.name)) await boss.createQueue(job.name, job.queue);
   }
 }

@@ -1,0 +1,306 @@
+import type { App, ViewResponseAction, webApi } from '@slack/bolt';
+import { z } from 'zod';
+import { run } from '../db/pool.ts';
+import { type LeadHitRow, selectLeadByEmail, selectLeadHit, selectOpenDealIds } from '../db/sql/lookup.ts';
+import type { LeadlineEvent } from '../engine/event.ts';
+import { normalizeEmail } from '../engine/identity.ts';
+import { leadOf } from '../engine/mappers/common.ts';
+import { memberBySlackUser } from '../engine/team.ts';
+import { forgetLead } from '../jobs/forget-lead.ts';
+import type { IntakeWriter } from '../jobs/intake-writer.ts';
+import type { JobContext } from '../jobs/job.ts';
+import { displayName } from '../jobs/lead-card.ts';
+import { notice } from './blocks/lead-lists.ts';
+import {
+  FORGET_MODAL,
+  forgetModal,
+  NEW_LEAD_MODAL,
+  NOTE_MAX,
+  NOTE_MODAL,
+  newLeadModal,
+  noteModal,
+  REASSIGN_MODAL,
+  reassignModal,
+} from './blocks/modals.ts';
+import {
+  ADMINS_ONLY,
+  afterAck,
+  callerOf,
+  MANAGERS_ONLY,
+  NOT_ON_TEAM,
+  type ReplyTarget,
+  reply,
+} from './lead-respond.ts';
+import { addNote, reassignLead } from './lead-subcommands.ts';
+
+/**
+ * The `/lead` modals: opened from card buttons (Reassign, Note) and subcommands (`new`, `forget`),
+ * submitted here. Invalid input is answered in the modal (`response_action: 'errors'`, keyed by
+ * block id); valid input is acknowledged (the modal closes) and the work runs afterwards, answering
+ * through the response_url the modal was opened from (kept in private_metadata) or by DM.
+ */
+
+export interface LeadModalDeps {
+  /** Where hand-made leads enter the normal intake path. */
+  intake: IntakeWriter;
+}
+
+export const REASSIGN_BUTTON = 'lead.reassign';
+export const NOTE_BUTTON = 'lead.note';
+
+/** What every modal carries in private_metadata. */
+const metadataSchema = z.object({
+  leadId: z.number().int().positive().optional(),
+  email: z.string().optional(),
+  responseUrl: z.string().nullable().default(null),
+});
+type Metadata = z.output<typeof metadataSchema>;
+
+const stateSchema = z.record(
+  z.string(),
+  z.record(
+    z.string(),
+    z.object({ type: z.string(), value: z.string().nullish(), selected_user: z.string().nullish() }).loose(),
+  ),
+);
+const leadIdValue = z.coerce.number().int().positive();
+
+/**
+ * Opens the modal for `/lead new` (call right after the ack: trigger ids last 3 s).
+ *
+ * @example
+ * await openNewLeadModal(client, command.trigger_id, command.response_url);
+ */
+export async function openNewLeadModal(client: webApi.WebClient, triggerId: string, responseUrl: string) {
+  await client.views.open({ trigger_id: triggerId, view: newLeadModal({ metadata: meta({ responseUrl }) }) });
+}
+
+/**
+ * Opens the erase confirmation for `/lead forget <email>`; nothing is read or changed until it is submitted.
+ *
+ * @example
+ * await openForgetModal(client, command.trigger_id, 'ada@genomics-lab.example', command.response_url);
+ */
+export async function openForgetModal(
+  client: webApi.WebClient,
+  triggerId: string,
+  email: string,
+  responseUrl: string,
+) {
+  await client.views.open({
+    trigger_id: triggerId,
+    view: forgetModal({ email, metadata: meta({ email, responseUrl }) }),
+  });
+}
+
+function meta(data: Partial<Metadata>): string {
+  return JSON.stringify(data);
+}
+
+function readMetadata(raw: string): Metadata {
+  try {
+    return metadataSchema.parse(JSON.parse(raw === '' ? '{}' : raw));
+  } catch {
+    return { responseUrl: null };
+  }
+}
+
+function errors(block: string, reason: string): ViewResponseAction {
+  return { response_action: 'errors', errors: { [block]: reason } };
+}
+
+/** Reads one input of a submitted view; `undefined` when absent, blank or malformed. */
+function input(values: unknown, ids: { block: string; action: string }): string | undefined {
+  const parsed = stateSchema.safeParse(values);
+  if (!parsed.success) return undefined;
+  const field = parsed.data[ids.block]?.[ids.action];
+  const value = (field?.value ?? field?.selected_user ?? '').trim();
+  return value === '' ? undefined : value;
+}
+
+const newLeadSchema = z.object({
+  email: z
+    .string({ error: 'An email is required.' })
+    .max(320, 'That is too long for an email.')
+    .transform((value, ctx) => {
+      const email = normalizeEmail(value);
+      if (email === null || !z.email().safeParse(email).success) {
+        ctx.addIssue({ code: 'custom', message: 'That does not look like an email address.' });
+        return z.NEVER;
+      }
+      return email;
+    }),
+  name: z.string().max(200, 'At most 200 characters.').optional(),
+  company: z.string().max(200, 'At most 200 characters.').optional(),
+  title: z.string().max(200, 'At most 200 characters.').optional(),
+});
+
+/**
+ * Registers the modal buttons (Reassign, Note) and every `/lead` modal submission.
+ * registerLeadCommand calls this; do not register it twice.
+ *
+ * @example
+ * registerLeadModals(slack.app, ctx, { intake: new IntakeWriter(pool, boss) });
+ */
+export function registerLeadModals(app: App, ctx: JobContext, deps: LeadModalDeps): void {
+  app.action(REASSIGN_BUTTON, async ({ ack, body, action, client }) => {
+    await ack();
+    const target = targetOf(body);
+    const leadId = leadIdValue.safeParse('value' in action ? action.value : undefined);
+    const caller = callerOf(ctx.ruleset, body.user.id);
+    if (!caller.canManage)
+      return afterAck(ctx, target, 'reassign', () => reply(ctx, target, notice(MANAGERS_ONLY)));
+    if (!leadId.success || !('trigger_id' in body)) return;
+    const metadata = meta({ leadId: leadId.data, responseUrl: target.responseUrl });
+    await client.views.open({
+      trigger_id: body.trigger_id,
+      view: reassignModal({ leadId: leadId.data, metadata }),
+    });
+  });
+
+  app.action(NOTE_BUTTON, async ({ ack, body, action, client }) => {
+    await ack();
+    const target = targetOf(body);
+    const leadId = leadIdValue.safeParse('value' in action ? action.value : undefined);
+    if (!callerOf(ctx.ruleset, body.user.id).onTeam) {
+      return afterAck(ctx, target, 'note', () => reply(ctx, target, notice(NOT_ON_TEAM)));
+    }
+    if (!leadId.success || !('trigger_id' in body)) return;
+    const metadata = meta({ leadId: leadId.data, responseUrl: target.responseUrl });
+    await client.views.open({
+      trigger_id: body.trigger_id,
+      view: noteModal({ leadId: leadId.data, metadata }),
+    });
+  });
+
+  app.view(REASSIGN_MODAL.callbackId, async ({ ack, body, view }) => {
+    const caller = callerOf(ctx.ruleset, body.user.id);
+    const metadata = readMetadata(view.private_metadata);
+    const block = REASSIGN_MODAL.assignee.block;
+    if (!caller.canManage) return ack(errors(block, MANAGERS_ONLY));
+    const chosen = input(view.state.values, REASSIGN_MODAL.assignee);
+    if (chosen === undefined) return ack(errors(block, 'Choose the new owner.'));
+    const member = memberBySlackUser(ctx.ruleset, chosen);
+    if (member === null || !member.active)
+      return ack(errors(block, 'That person is not an active member of the team.'));
+    if (metadata.leadId === undefined)
+      return ack(errors(block, 'This modal lost track of its lead; open it again.'));
+    // Indexed reads, well within the 3 s: a modal can only show the error while it is still open.
+    const [lead] = await run<LeadHitRow>(ctx.pool, selectLeadHit(metadata.leadId));
+    const deals = await run(ctx.pool, selectOpenDealIds(metadata.leadId));
+    if (lead === undefined) return ack(errors(block, 'This lead no longer exists.'));
+    if (deals.length === 0)
+      return ack(errors(block, 'This lead has no open deal yet; route it to a pipeline first.'));
+    await ack();
+    const target = { userId: caller.userId, responseUrl: metadata.responseUrl };
+    await afterAck(ctx, target, 'reassign', () =>
+      reassignLead(ctx, caller, target, { id: lead.id, name: displayName(lead) }, member),
+    );
+  });
+
+  app.view(NOTE_MODAL.callbackId, async ({ ack, body, view }) => {
+    const caller = callerOf(ctx.ruleset, body.user.id);
+    const metadata = readMetadata(view.private_metadata);
+    const block = NOTE_MODAL.note.block;
+    if (!caller.onTeam) return ack(errors(block, NOT_ON_TEAM));
+    const text = input(view.state.values, NOTE_MODAL.note);
+    if (text === undefined) return ack(errors(block, 'Write a note first.'));
+    if (text.length > NOTE_MAX) return ack(errors(block, `A note holds at most ${NOTE_MAX} characters.`));
+    if (metadata.leadId === undefined)
+      return ack(errors(block, 'This modal lost track of its lead; open it again.'));
+    const leadId = metadata.leadId;
+    await ack();
+    const target = { userId: caller.userId, responseUrl: metadata.responseUrl };
+    await afterAck(ctx, target, 'note', async () => {
+      const [lead] = await run<LeadHitRow>(ctx.pool, selectLeadHit(leadId));
+      if (lead === undefined) return reply(ctx, target, notice(`Lead #${leadId} no longer exists.`));
+      await addNote(ctx, caller, target, { id: lead.id, name: displayName(lead) }, text);
+    });
+  });
+
+  app.view(NEW_LEAD_MODAL.callbackId, async ({ ack, body, view }) => {
+    const caller = callerOf(ctx.ruleset, body.user.id);
+    if (!caller.onTeam) return ack(errors(NEW_LEAD_MODAL.email.block, NOT_ON_TEAM));
+    const values = view.state.values;
+    const parsed = newLeadSchema.safeParse({
+      email: input(values, NEW_LEAD_MODAL.email),
+      name: input(values, NEW_LEAD_MODAL.name),
+      company: input(values, NEW_LEAD_MODAL.company),
+      title: input(values, NEW_LEAD_MODAL.title),
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = (issue?.path[0] ?? 'email') as 'email' | 'name' | 'company' | 'title';
+      return ack(errors(NEW_LEAD_MODAL[field].block, issue?.message ?? 'Invalid input.'));
+    }
+    await ack();
+    const target = { userId: caller.userId, responseUrl: readMetadata(view.private_metadata).responseUrl };
+    await afterAck(ctx, target, 'new lead', async () => {
+      const lead = parsed.data;
+      const now = ctx.now();
+      // The view id makes a resubmitted modal the same event, so intake stores it once.
+      const externalId = `manual:${view.id}`;
+      const event: LeadlineEvent = {
+        id: externalId,
+        type: 'lead.created_manually',
+        source: 'slack',
+        occurredAt: now.toISOString(),
+        lead: leadOf({ fullName: lead.name, company: lead.company, title: lead.title }, lead.email, {}),
+        metadata: { created_by: caller.userId },
+        utm: {},
+      };
+      const [outcome] = await deps.intake.write([
+        {
+          source: 'slack',
+          externalId,
+          scheme: 'slack',
+          receivedAt: now,
+          payload: { ...lead, created_by: caller.userId },
+          event,
+          eventType: event.type,
+          occurredAt: event.occurredAt,
+        },
+      ]);
+      const again = outcome?.duplicate === true ? ' (already submitted)' : '';
+      await reply(ctx, target, notice(`Lead created${again}: it shows up in \`/lead\` within seconds.`));
+    });
+  });
+
+  app.view(FORGET_MODAL.callbackId, async ({ ack, body, view }) => {
+    const caller = callerOf(ctx.ruleset, body.user.id);
+    const metadata = readMetadata(view.private_metadata);
+    const block = FORGET_MODAL.confirm.block;
+    if (!caller.isAdmin) return ack(errors(block, ADMINS_ONLY));
+    const word = input(view.state.values, FORGET_MODAL.confirm);
+    if (word?.toUpperCase() !== FORGET_MODAL.word)
+      return ack(errors(block, `Type ${FORGET_MODAL.word} to confirm.`));
+    const email = normalizeEmail(metadata.email);
+    const [lead] = email === null ? [] : await run<LeadHitRow>(ctx.pool, selectLeadByEmail(email));
+    if (lead === undefined) return ack(errors(block, 'No lead has this email (any more).'));
+    await ack();
+    const target = { userId: caller.userId, responseUrl: metadata.responseUrl };
+    await afterAck(ctx, target, 'forget', async () => {
+      const summary = await forgetLead(ctx, { leadId: lead.id, actor: caller.userId });
+      if (summary === null) return reply(ctx, target, notice(`Lead #${lead.id} no longer exists.`));
+      await reply(
+        ctx,
+        target,
+        notice(
+          `Lead #${summary.leadId} erased: ${summary.events} events, ${summary.identifiers} identifiers and ` +
+            `${summary.notes} notes deleted; ${summary.slackMessages} Slack messages redacted. Counts and score stay, anonymized.`,
+        ),
+      );
+    });
+  });
+}
+
+/**
+ * Where to answer a button press: its response_url (ephemeral in place), else a DM (Home tab
+ * buttons have no response_url).
+ *
+ * @example
+ * targetOf(body) // { userId: 'U0ANNA001', responseUrl: 'https://hooks.slack.com/actions/…' }
+ */
+export function targetOf(body: { user: { id: string }; response_url?: string }): ReplyTarget {
+  return { userId: body.user.id, responseUrl: body.response_url ?? null };
+}
