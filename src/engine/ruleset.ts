@@ -3,14 +3,8 @@ import { z } from 'zod';
 import { type ErrorIssue, LeadlineError } from '../errors.ts';
 import { type Condition, compileMatcher, conditionSchema, type EventMatcher } from './conditions.ts';
 import { eventTypeSchema } from './event.ts';
-import {
-  automationSchema,
-  pipelineSchema,
-  routingIssues,
-  routingSchema,
-  teamSchema,
-  upkeepSchema,
-} from './routing-schema.ts';
+import { routingIssues } from './routing-checks.ts';
+import { automationSchema, pipelineSchema, routingSchema, teamSchema, upkeepSchema } from './routing-schema.ts';
 
 /**
  * The ruleset: one YAML file RevOps edits (rules/default.yml is the shipped one). Parsed objects

@@ -20,12 +20,8 @@ import type { MemberPresence } from '../engine/assignment.ts';
 import { dealTrigger, type TriggerInstance } from '../engine/automation.ts';
 import type { DealView } from '../engine/routing.ts';
 import { findUpkeep, type UpkeepFinding, type UpkeepKind } from '../engine/upkeep.ts';
-import {
-  type AutomationSummary,
-  emptyAutomationSummary,
-  notificationLead,
-  runAutomation,
-} from './automation-step.ts';
+import { notificationLead } from './automation-actions.ts';
+import { type AutomationSummary, emptyAutomationSummary, runAutomation } from './automation-step.ts';
 import { defineJob, type JobContext } from './job.ts';
 import { kickSlackDelivery } from './slack-delivery.ts';
 import { enqueueSlack } from './slack-outbox.ts';

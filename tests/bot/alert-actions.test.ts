@@ -39,18 +39,6 @@ function hotEvents(email: string, fullName: string): LeadlineEvent[] {
   ];
 }
 
-async function deliverAll(h: SlackHarness): Promise<void> {
-  for (let round = 0; round < 100; round += 1) {
-    await h.deliver();
-    const { rows } = await h.db.pool.query<{ at: Date | null }>(
-      `SELECT min(next_attempt_at) AS at FROM slack_outbox WHERE state = 'pending'`,
-    );
-    const at = rows[0]?.at ?? null;
-    if (at === null) return;
-    if (at > h.clock.now()) h.clock.set(at.toISOString());
-  }
-  throw new Error('the outbox did not drain');
-}
 
 /** A hot lead with its alert posted to #hot-leads: its id and the message ts. */
 async function postedAlert(h: SlackHarness, email: string, name: string) {
@@ -58,7 +46,7 @@ async function postedAlert(h: SlackHarness, email: string, name: string) {
   await processEvents(await storeEvents(h.db, hotEvents(email, name)), h.ctx);
   const { rows } = await h.db.pool.query<{ id: number }>('SELECT id FROM leads WHERE email = $1', [email]);
   const leadId = rows[0]!.id;
-  await deliverAll(h);
+  await h.deliverAll();
   const message = h.fake.messages('#hot-leads').at(-1)!;
   return { leadId, value: String(leadId), ts: message.ts, message };
 }
@@ -127,7 +115,7 @@ describe('alert actions in Slack', () => {
     const { rows: deals } = await h.db.pool.query('SELECT owner_member_id FROM deals');
     expect(deals).toEqual([{ owner_member_id: `rep${REPS.indexOf(winner) + 1}` }]);
 
-    await deliverAll(h);
+    await h.deliverAll();
     const updates = h.fake.succeeded('chat.update');
     expect(updates).toHaveLength(1);
     expect(updates[0]!.body['ts']).toBe(alert.ts);
@@ -171,7 +159,7 @@ describe('alert actions in Slack', () => {
       snoozed_until: new Date('2026-11-20T14:00:00Z'),
       sla_next_at: new Date('2026-11-20T14:00:00Z'),
     });
-    await deliverAll(h);
+    await h.deliverAll();
     expect(h.fake.succeeded('chat.update')).toHaveLength(1);
     expect(JSON.stringify(h.fake.messages('#hot-leads')[0]!.blocks)).toContain(
       'Snoozed until Fri 20 Nov, 15:00',
@@ -220,7 +208,7 @@ describe('alert actions in Slack', () => {
     await waitFor(
       async () => (await rowCount(h, `SELECT 1 FROM lead_alerts WHERE state = 'disqualified'`)) === 1,
     );
-    await deliverAll(h);
+    await h.deliverAll();
     const blocks = JSON.stringify(h.fake.messages('#hot-leads')[0]!.blocks);
     expect(blocks).toContain(`Not a fit: Student project &lt;!here&gt; (by <@${ANNA}>)`);
     expect(blocks).not.toContain('<!here>');
@@ -241,7 +229,7 @@ describe('alert actions in Slack', () => {
     await waitFor(
       async () => (await rowCount(h, `SELECT 1 FROM slack_outbox WHERE kind = 'ephemeral'`)) === 1,
     );
-    await deliverAll(h);
+    await h.deliverAll();
     expect(h.fake.succeeded('response_url').map((c) => c.body['text'])).toEqual([
       'Only managers and admins can route leads to a pipeline.',
     ]);
@@ -296,7 +284,7 @@ describe('alert actions in Slack', () => {
     await waitFor(
       async () => (await rowCount(h, `SELECT 1 FROM lead_alerts WHERE owner_member_id = 'ben'`)) === 1,
     );
-    await deliverAll(h);
+    await h.deliverAll();
     const dms = h.fake.succeeded('chat.postMessage').filter((c) => c.body['channel'] === 'U0BEN0002');
     expect(dms).toHaveLength(1);
     expect(String(dms[0]!.body['text'])).toContain(`was routed to you in Research by <@${LENA}>`);

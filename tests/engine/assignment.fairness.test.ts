@@ -10,7 +10,8 @@ import {
   type MemberPresence,
 } from '../../src/engine/assignment.ts';
 import { explainAssignment } from '../../src/engine/explain.ts';
-import { parseRoutingSections, type RoutingRuleset } from '../../src/engine/routing-schema.ts';
+import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
+import type { RoutingRuleset } from '../../src/engine/routing-schema.ts';
 
 /**
  * What the ledger guarantees, and exactly what these tests assert:

@@ -11,7 +11,7 @@ import {
 } from '../../src/engine/automation.ts';
 import { emptyLeadState, processLeadEvents, recomputeLead } from '../../src/engine/lead-processor.ts';
 import type { DealView, LeadView } from '../../src/engine/routing.ts';
-import { parseRoutingSections } from '../../src/engine/routing-schema.ts';
+import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
 import { at, DAY, HOUR, rules, storedEvent, T0 } from './support.ts';
 
 const engineRules = rules(`

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { explainRouting } from '../../src/engine/explain.ts';
 import { decideRouting, type LeadView, routeManually } from '../../src/engine/routing.ts';
-import { parseRoutingSections, type RoutingRuleset } from '../../src/engine/routing-schema.ts';
+import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
+import type { RoutingRuleset } from '../../src/engine/routing-schema.ts';
 import { LeadlineError } from '../../src/errors.ts';
 
 const NOW = new Date('2025-03-03T09:00:00Z');

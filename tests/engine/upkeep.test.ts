@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { DealView } from '../../src/engine/routing.ts';
-import { parseRoutingSections } from '../../src/engine/routing-schema.ts';
+import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
 import { findUpkeep, type UpkeepInput, type UpkeepLead } from '../../src/engine/upkeep.ts';
 
 const T0 = new Date('2025-03-03T09:00:00Z');

@@ -51,19 +51,6 @@ async function processAndAlert(h: SlackHarness, events: LeadlineEvent[]): Promis
   return rows.map((row) => row.id);
 }
 
-/** Delivers until the outbox is empty, moving the injected clock to each paced slot. */
-async function deliverAll(h: SlackHarness): Promise<void> {
-  for (let round = 0; round < 100; round += 1) {
-    await h.deliver();
-    const { rows } = await h.db.pool.query<{ at: Date | null }>(
-      `SELECT min(next_attempt_at) AS at FROM slack_outbox WHERE state = 'pending'`,
-    );
-    const at = rows[0]?.at ?? null;
-    if (at === null) return;
-    if (at > h.clock.now()) h.clock.set(at.toISOString());
-  }
-  throw new Error('the outbox did not drain');
-}
 
 describe('hot-lead alerts', () => {
   let h: SlackHarness;
@@ -154,7 +141,7 @@ describe('hot-lead alerts', () => {
         title: 'CTO',
       }),
     );
-    await deliverAll(h);
+    await h.deliverAll();
     const posts = h.fake.succeeded('chat.postMessage');
     expect(posts).toHaveLength(1);
     const body = posts[0]!.body as { channel: string; text: string; blocks: Record<string, unknown>[] };
@@ -206,7 +193,7 @@ describe('hot-lead alerts', () => {
       h,
       hotEvents('mallory@evil.example', { fullName: EVIL, company: EVIL, title: EVIL }),
     );
-    await deliverAll(h);
+    await h.deliverAll();
     const posts = h.fake.succeeded('chat.postMessage');
     expect(posts).toHaveLength(1);
     const payload = JSON.stringify(posts[0]!.body);

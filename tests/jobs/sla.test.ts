@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LeadlineEvent } from '../../src/engine/event.ts';
-import { claimLead, snoozeAlert } from '../../src/jobs/alerts.ts';
+import { claimLead, snoozeAlert } from '../../src/jobs/alert-actions.ts';
 import { processEvents } from '../../src/jobs/process-events.ts';
 import { runSlaSweep } from '../../src/jobs/sla.ts';
 import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
@@ -51,30 +51,13 @@ async function processAndAlert(
   return { alertId: rows[0]!.id, leadId: rows[0]!.lead_id };
 }
 
-/** Delivers until the outbox is empty, then puts the clock back where the test set it. */
-async function deliverAll(h: SlackHarness): Promise<void> {
-  const now = h.clock.now().toISOString();
-  for (let round = 0; round < 100; round += 1) {
-    await h.deliver();
-    const { rows } = await h.db.pool.query<{ at: Date | null }>(
-      `SELECT min(next_attempt_at) AS at FROM slack_outbox WHERE state = 'pending'`,
-    );
-    const next = rows[0]?.at ?? null;
-    if (next === null) {
-      h.clock.set(now);
-      return;
-    }
-    if (next > h.clock.now()) h.clock.set(next.toISOString());
-  }
-  throw new Error('the outbox did not drain');
-}
 
 /** Sweeps at `time` and delivers what it enqueued; returns the calls Slack received meanwhile. */
 async function sweepAt(h: SlackHarness, time: string) {
   h.clock.set(time);
   const seen = h.fake.calls().length;
   const summary = await runSlaSweep(h.ctx);
-  await deliverAll(h);
+  await h.deliverAll({ restoreClock: true });
   return { summary, calls: h.fake.calls().slice(seen) };
 }
 
@@ -109,7 +92,7 @@ describe('SLA sweep', () => {
 
   it('reminds the owner, escalates to the managers, then reassigns through the ledger', async () => {
     const { alertId, leadId } = await processAndAlert(h, hotEvents('ada@engines.example'));
-    await deliverAll(h);
+    await h.deliverAll({ restoreClock: true });
     expect(h.fake.messages('#hot-leads')).toHaveLength(1);
 
     const early = await sweepAt(h, at('10:59'));
@@ -173,7 +156,7 @@ describe('SLA sweep', () => {
 
   it('catches up on every step that fell due while no sweep ran', async () => {
     await processAndAlert(h, hotEvents('late@engines.example'));
-    await deliverAll(h);
+    await h.deliverAll({ restoreClock: true });
     const late = await sweepAt(h, at('13:30'));
     expect(late.summary).toMatchObject({ alerts: 1, reminded: 1, escalated: 1, reassigned: 1 });
     expect(postsTo(late.calls, '#sales-managers')).toHaveLength(1);
@@ -181,7 +164,7 @@ describe('SLA sweep', () => {
 
   it('stops the chain once the lead is claimed', async () => {
     const { leadId } = await processAndAlert(h, hotEvents('grace@navy.example'));
-    await deliverAll(h);
+    await h.deliverAll({ restoreClock: true });
     h.clock.set(at('10:30'));
     expect(
       await claimLead(h.db.pool, h.ctx, { leadId, slackUserId: 'U0ANNA001', now: h.clock.now() }),
@@ -189,7 +172,7 @@ describe('SLA sweep', () => {
       won: true,
       alertId: expect.any(Number),
     });
-    await deliverAll(h);
+    await h.deliverAll({ restoreClock: true });
     for (const time of ['11:00', '12:00', '13:00']) {
       const sweep = await sweepAt(h, at(time));
       expect(sweep.summary.alerts).toBe(0);
@@ -201,7 +184,7 @@ describe('SLA sweep', () => {
 
   it('brings a snoozed alert back when the snooze ends and tells the owner again', async () => {
     const { alertId, leadId } = await processAndAlert(h, hotEvents('hedy@radio.example'));
-    await deliverAll(h);
+    await h.deliverAll({ restoreClock: true });
     h.clock.set(at('10:10'));
     const snoozed = await snoozeAlert(h.db.pool, h.ctx, {
       leadId,
@@ -210,7 +193,7 @@ describe('SLA sweep', () => {
       now: h.clock.now(),
     });
     expect(snoozed).toEqual({ alertId, until: new Date(at('11:10')) });
-    await deliverAll(h);
+    await h.deliverAll({ restoreClock: true });
     expect(JSON.stringify(h.fake.messages('#hot-leads')[0]!.blocks)).toContain(
       'Snoozed until Fri 20 Nov, 12:10',
     );

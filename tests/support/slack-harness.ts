@@ -40,6 +40,11 @@ export interface SlackHarness {
   submit(input: Parameters<typeof viewSubmissionBody>[0]): Promise<Response>;
   /** Runs the outbox dispatcher at the injected time until nothing more is due now. */
   deliver(): Promise<void>;
+  /**
+   * Delivers until the outbox is empty, moving the injected clock to each paced slot; with
+   * `restoreClock` the clock goes back to where the test had set it.
+   */
+  deliverAll(options?: { restoreClock?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +114,25 @@ export async function startSlackHarness(
         }),
       },
     });
+  const deliver = async () => {
+    await deliverDue({ pool: db.pool, slack: slackApi, now: clock.now, log });
+  };
+  const deliverAll = async (options: { restoreClock?: boolean } = {}) => {
+    const startedAt = clock.now().toISOString();
+    for (let round = 0; round < 100; round += 1) {
+      await deliver();
+      const { rows } = await db.pool.query<{ at: Date | null }>(
+        `SELECT min(next_attempt_at) AS at FROM slack_outbox WHERE state = 'pending'`,
+      );
+      const next = rows[0]?.at ?? null;
+      if (next === null) {
+        if (options.restoreClock === true) clock.set(startedAt);
+        return;
+      }
+      if (next > clock.now()) clock.set(next.toISOString());
+    }
+    throw new Error('the outbox did not drain');
+  };
   return {
     db,
     boss,
@@ -121,9 +145,8 @@ export async function startSlackHarness(
     command: (input) => post(slashCommandBody(input)),
     action: (input) => post(blockActionsBody(input)),
     submit: (input) => post(viewSubmissionBody(input)),
-    deliver: async () => {
-      await deliverDue({ pool: db.pool, slack: slackApi, now: clock.now, log });
-    },
+    deliver,
+    deliverAll,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -1,3 +1,4 @@
+import type { LeadPersonColumns } from './leads.ts';
 import type { Sql } from '../pool.ts';
 
 /**
@@ -90,13 +91,7 @@ export function insertAlerts(rows: readonly AlertInsert[], now: Date): Sql {
   };
 }
 
-export interface AlertViewRow extends AlertRow {
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
+export interface AlertViewRow extends AlertRow, LeadPersonColumns {
   score: number;
   grade: string;
   primary_intent: string | null;
@@ -279,14 +274,8 @@ export function lockDueAlerts(leadIds: readonly number[], now: Date): Sql {
   };
 }
 
-export interface DetailsLeadRow {
+export interface DetailsLeadRow extends LeadPersonColumns {
   id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   phone: string | null;
   country: string | null;
   website: string | null;

@@ -1,3 +1,4 @@
+import type { LeadPersonColumns } from './leads.ts';
 import type { UpdatableField } from '../../engine/routing-schema.ts';
 import type { Sql } from '../pool.ts';
 
@@ -10,14 +11,8 @@ export const DEAL_ACTIVITY = `CASE WHEN GREATEST(d.last_activity_at, l.last_acti
   THEN GREATEST(d.last_activity_at, l.last_activity_at) END`;
 
 /** What a message shows about a lead. */
-export interface NotificationLeadRow {
+export interface NotificationLeadRow extends LeadPersonColumns {
   id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   country: string | null;
   score: number;
   grade: string;

@@ -1,3 +1,4 @@
+import type { LeadPersonColumns } from './leads.ts';
 import type { Sql } from '../pool.ts';
 
 /**
@@ -7,14 +8,8 @@ import type { Sql } from '../pool.ts';
  */
 
 /** The personal fields of a lead, locked for the erasure. */
-export interface PersonalRow {
+export interface PersonalRow extends LeadPersonColumns {
   id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   phone: string | null;
   website: string | null;
   organization_id: number | null;

@@ -6,6 +6,16 @@ const LEAD_COLUMNS = `id, email, first_name, last_name, full_name, company, titl
   first_touch_source, first_touch_campaign, first_touch_at, last_touch_source, last_touch_campaign, last_touch_at,
   last_activity_at`;
 
+/** The person columns of a lead row, as every query that shows or erases a person reads them. */
+export interface LeadPersonColumns {
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  full_name: string | null;
+  company: string | null;
+  title: string | null;
+}
+
 export interface LeadRow {
   id: number;
   email: string | null;

@@ -1,3 +1,4 @@
+import type { LeadPersonColumns } from './leads.ts';
 import type { Sql } from '../pool.ts';
 
 /**
@@ -12,14 +13,8 @@ const NAME = `lower(coalesce(l.full_name, l.first_name || ' ' || l.last_name, l.
 const COMPANY = 'lower(l.company)';
 
 /** What lists and choices show of a lead. */
-export interface LeadHitRow {
+export interface LeadHitRow extends LeadPersonColumns {
   id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   score: number;
   grade: string;
   /** 1 for exact hits; trigram similarity otherwise. */
