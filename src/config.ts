@@ -35,7 +35,18 @@ const envSchema = z.object({
     .optional(),
   SLACK_API_URL: z.url({ protocol: /^https?$/ }).default('https://slack.com/api/'),
   SLACK_TIMEOUT_MS: positiveInt.default(10_000),
+  OPENAI_API_KEY: z.string().min(20, 'must be an OpenAI API key (sk-…)').optional(),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
+  OPENAI_MODEL: z.string().trim().min(1).max(100).default('gpt-4o-mini'),
+  OPENAI_TIMEOUT_MS: positiveInt.max(120_000).default(20_000),
 });
+
+export interface OpenAiConfig {
+  apiKey: string;
+  baseUrl: string;
+  model: string;
+  timeoutMs: number;
+}
 
 export interface SlackConfig {
   botToken: string;
@@ -62,6 +73,8 @@ export interface Config {
   importToken: string | null;
   /** Set when both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are; Leadline runs without Slack otherwise. */
   slack: SlackConfig | undefined;
+  /** Set when OPENAI_API_KEY is; free text is not classified otherwise (it would leave the house). */
+  openai: OpenAiConfig | undefined;
 }
 
 /**
@@ -97,6 +110,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     workerBatch: e.LEADLINE_WORKER_BATCH,
     workerConcurrency: e.LEADLINE_WORKER_CONCURRENCY,
     importToken: e.LEADLINE_IMPORT_TOKEN ?? null,
+    openai:
+      e.OPENAI_API_KEY === undefined
+        ? undefined
+        : { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL, timeoutMs: e.OPENAI_TIMEOUT_MS },
     slack:
       e.SLACK_BOT_TOKEN === undefined || e.SLACK_SIGNING_SECRET === undefined
         ? undefined

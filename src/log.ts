@@ -30,6 +30,8 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
         '*.signingSecret',
         'appToken',
         '*.appToken',
+        'apiKey',
+        '*.apiKey',
         'importToken',
         '*.importToken',
       ],

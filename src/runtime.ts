@@ -8,6 +8,7 @@ import { registerHome } from './bot/home.ts';
 import { registerLeadCommand } from './bot/lead-command.ts';
 import { registerPing } from './bot/ping.ts';
 import { createSlackApp, type SlackApp } from './bot/slack-app.ts';
+import { createIntentClassifier } from './clients/openai-intent.ts';
 import { createSlackApi } from './clients/slack-api.ts';
 import type { Config } from './config.ts';
 import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from './db/embedded.ts';
@@ -83,7 +84,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await createQueues(boss);
 
     const metrics = createMetrics();
-    const jobContext: JobContext = { pool, boss, ruleset, log, metrics, now };
+    const jobContext: JobContext = {
+      pool,
+      boss,
+      ruleset,
+      log,
+      metrics,
+      now,
+      classifyText: config.openai !== undefined,
+    };
     if (config.role !== 'web') {
       const slackApi =
         config.slack === undefined
@@ -93,7 +102,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
               token: config.slack.botToken,
               timeoutMs: config.slack.timeoutMs,
             });
-      await startWorkers(boss, jobContext, leadlineJobs(slackApi), {
+      const classifier = config.openai === undefined ? null : createIntentClassifier(config.openai);
+      await startWorkers(boss, jobContext, leadlineJobs(slackApi, classifier), {
         [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
       });
       // A process that died between committing an outcome and waking the delivery job leaves

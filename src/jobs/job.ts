@@ -14,6 +14,8 @@ export interface JobContext {
   log: Logger;
   metrics: Metrics;
   now: () => Date;
+  /** True when OpenAI is configured: processing then queues free text for classification. */
+  classifyText?: boolean;
 }
 
 export interface JobInput<P> {

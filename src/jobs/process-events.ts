@@ -4,6 +4,7 @@ import { lockUnprocessedEvents, markEventsProcessed } from '../db/sql/events.ts'
 import type { LeadlineEvent } from '../engine/event.ts';
 import { eventDayKeys, processLeadEvents, type StoredEvent } from '../engine/lead-processor.ts';
 import { createAlerts } from './alerts.ts';
+import { enqueueClassification, shouldClassify } from './classify-text.ts';
 import { postConflictMessages } from './conflict-messages.ts';
 import { identifyLeads } from './identify.ts';
 import { defineJob, type JobContext } from './job.ts';
@@ -83,6 +84,9 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
         now,
       ),
     );
+    if (ctx.classifyText === true) {
+      await enqueueClassification(tx, ctx.boss, events.filter(shouldClassify).map((e) => e.id));
+    }
     return {
       events: events.length,
       leads: leadIds.length,

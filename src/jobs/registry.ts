@@ -1,5 +1,7 @@
 import type { WorkOptions } from 'pg-boss';
+import type { IntentClassifier } from '../clients/openai-intent.ts';
 import type { SlackApi } from '../clients/slack-api.ts';
+import { createClassifyTextJob } from './classify-text.ts';
 import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
 import { digestJob } from './digest.ts';
@@ -14,6 +16,9 @@ type AnyJob = JobDefinition<any>;
 
 // Queues exist whether or not Slack is configured, so outcomes can wait in the outbox; this client
 // is never called because the delivery worker only starts with a real one.
+const NO_CLASSIFIER: IntentClassifier = {
+  classify: () => Promise.reject(new Error('OpenAI is not configured')),
+};
 const NO_SLACK: SlackApi = {
   call: () => Promise.reject(new Error('Slack is not configured')),
   postToResponseUrl: () => Promise.reject(new Error('Slack is not configured')),
@@ -23,16 +28,17 @@ const NO_SLACK: SlackApi = {
  * Every job Leadline runs. Without a Slack client the delivery job is left out: messages wait in
  * the outbox until a process with a token delivers them.
  */
-export function leadlineJobs(slack: SlackApi | null): AnyJob[] {
+export function leadlineJobs(slack: SlackApi | null, classifier: IntentClassifier | null = null): AnyJob[] {
   const jobs: AnyJob[] = [processEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob];
   if (slack !== null) jobs.push(createSlackDeliveryJob(slack));
+  if (classifier !== null) jobs.push(createClassifyTextJob(classifier));
   return jobs;
 }
 
 /** Creates every queue (idempotent), so any role can enqueue before a worker ever ran. */
 export async function createQueues(boss: Boss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
-  for (const job of [processEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK)]) {
+  for (const job of [processEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK), createClassifyTextJob(NO_CLASSIFIER)]) {
     if (!existing.has(job.name)) await boss.createQueue(job.name, job.queue);
   }
 }

@@ -175,4 +175,16 @@ describe('process-events job', () => {
     const lead = await leadByEmail(db, 'someone@gmail.com');
     expect(lead?.organization_id).toBeNull();
   });
+  it('queues free text for classification only when OpenAI is configured', async () => {
+    const reply = event('email.replied', {
+      email: 'writer@biotech.example',
+      metadata: { reply_text: 'We would like to co-develop an assay with your team next year.' },
+    });
+    const [withoutKey] = await storeEvents(db, [reply]);
+    await processEvents([withoutKey!], ctx());
+    const [withKey] = await storeEvents(db, [{ ...reply, id: `${reply.id}-2` }]);
+    await processEvents([withKey!], { ...ctx(), classifyText: true });
+    const { rows } = await db.pool.query(`SELECT id::text FROM pgboss.job WHERE name = 'classify-text' ORDER BY id`);
+    expect(rows.map((r) => r.id)).toEqual([withKey]);
+  });
 });
