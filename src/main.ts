@@ -2,7 +2,7 @@ import { loadConfig, loadDotEnv } from './config.ts';
 import { isLeadlineError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { loadRulesetFile } from './ruleset-file.ts';
-import { startRuntime } from './runtime.ts';
+import { type Runtime, startRuntime } from './runtime.ts';
 
 // Process entry: `LEADLINE_ROLE=web|worker|all` picks what this process runs (default all).
 async function main(): Promise<void> {
@@ -10,13 +10,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, { role: config.role });
   const { ruleset, text } = await loadRulesetFile(config.rulesPath);
-  const runtime = await startRuntime({ config, ruleset, rulesetText: text, log });
 
+  // Handlers go in before start-up: a signal during migrations must still stop the embedded
+  // PostgreSQL cleanly instead of leaving it holding the data directory.
+  let runtime: Runtime | null = null;
   let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) return;
-    signalled = true;
-    log.info({ signal }, 'shutting down');
+  const stop = () => {
+    if (runtime === null) return;
     runtime.stop().then(
       () => {
         log.info('stopped');
@@ -28,8 +28,17 @@ async function main(): Promise<void> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    log.info({ signal }, 'shutting down');
+    stop();
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  runtime = await startRuntime({ config, ruleset, rulesetText: text, log });
+  if (signalled) stop();
 }
 
 main().catch((err: unknown) => {

@@ -26,7 +26,7 @@ import { createQueues, leadlineJobs, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
 import { SLA_QUEUE } from './jobs/sla.ts';
 import { DIGEST_QUEUE } from './jobs/digest.ts';
-import { kickSlackDelivery } from './jobs/slack-delivery.ts';
+import { kickSlackDelivery, listenForSlackKicks } from './jobs/slack-delivery.ts';
 import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
@@ -108,7 +108,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       // A process that died between committing an outcome and waking the delivery job leaves
       // messages due in the outbox; one wake-up at start delivers them.
-      if (slackApi !== null) await kickSlackDelivery(boss);
+      if (slackApi !== null) {
+        const kicks = await listenForSlackKicks(url, boss, log);
+        cleanups.unshift(() => kicks.stop());
+        await kickSlackDelivery(boss);
+      }
       if (options.schedules !== false) {
         const schedules = startSchedules(
           [

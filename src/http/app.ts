@@ -49,7 +49,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       {
         requestId: c.get('requestId'),
         method: c.req.method,
-        path: c.req.path,
+        // The route pattern, not the path: url-token senders carry their secret in the path.
+        path: c.req.routePath,
         status: c.res.status,
         ms: Math.round((performance.now() - started) * 10) / 10,
       },

@@ -131,7 +131,10 @@ function verifyHubspotV3(request: SignedRequest, secret: string, nowMs: number):
   if (!/^\d{1,15}$/.test(timestamp)) return INVALID;
   if (!isFresh(Number(timestamp), nowMs)) return STALE;
   const body = bodyOf(request);
-  for (const uri of new Set([request.url, hubspotDecodedUri(request.url)])) {
+  // HubSpot signs the public https URL; behind a TLS-terminating proxy Leadline sees http.
+  const https = request.url.replace(/^http:/, 'https:');
+  const uris = [request.url, hubspotDecodedUri(request.url), https, hubspotDecodedUri(https)];
+  for (const uri of new Set(uris)) {
     const expected = hmac(secret, [request.method, uri, body, timestamp]).toString('base64');
     if (equalText(signature, expected)) return VERIFIED;
   }

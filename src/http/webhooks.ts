@@ -81,10 +81,17 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
   if (!verdict.ok) return c.json(errorBody(verdict.reason, 'the request signature did not verify'), 401);
 
   let body: unknown;
+  let text: string;
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(rawBody));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(rawBody);
+    body = JSON.parse(text);
   } catch (err) {
     return c.json(errorBody('invalid_json', err instanceof Error ? err.message : 'body is not JSON'), 400);
+  }
+  // PostgreSQL cannot store NUL in text or jsonb: refuse it here with a 400 rather than fail the
+  // commit this request would share with others.
+  if (text.includes('\\u0000')) {
+    return c.json(errorBody('invalid_payload', 'NUL characters (\\u0000) are not accepted in values'), 400);
   }
   const mapped = mapPayload(source.format, body, {
     source: source.name,
@@ -94,7 +101,9 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
   if (!mapped.ok) {
     return c.json(errorBody('invalid_payload', describeIssues(mapped.issues), mapped.issues), 400);
   }
-  const items = toIntakeItems(source, mapped.events, body, rawBody, verdict.deliveryId, receivedAt);
+  // Ignored entries shift positions in the body, so slices would pair events with the wrong raw entry.
+  const rawBodyForSlices = mapped.ignored > 0 ? null : body;
+  const items = toIntakeItems(source, mapped.events, rawBodyForSlices, rawBody, verdict.deliveryId, receivedAt);
   const outcomes = await deps.intake.write(items);
   const accepted = outcomes.filter((o) => !o.duplicate).length;
   const result = {
@@ -132,7 +141,8 @@ export function toIntakeItems(
       scheme: source.scheme,
       externalId,
       receivedAt,
-      payload: payloadSlice(body, index, events.length),
+      // Without a usable raw body (see above) the event itself is the stored payload.
+      payload: body === null ? event : payloadSlice(body, index, events.length),
       event: { ...event, id: externalId },
       eventType: event.type,
       occurredAt: event.occurredAt,

@@ -8,6 +8,13 @@ import { PROCESS_EVENTS_QUEUE } from './queues.ts';
 
 const MIN_ROWS_FOR_PARALLEL_COMMIT = 32;
 
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 export type IntakeItem = Omit<IntakeRowInput, 'id'>;
 
 export interface IntakeOutcome {
@@ -108,6 +115,12 @@ export class IntakeWriter {
         offset += request.items.length;
       }
     } catch (err) {
+      // A value the database refuses (SQLSTATE class 22/23, e.g. a date out of range) must fail only
+      // the request that carried it, not every request that happened to share its commit.
+      if (batch.length > 1 && isDataError(err)) {
+        for (const request of batch) await this.#commit([request]);
+        return;
+      }
       for (const request of batch) request.reject(err);
     }
   }
@@ -125,6 +138,8 @@ export class IntakeWriter {
         rows.push(row);
       }
     }
+    // Key order, so two commits holding overlapping keys never wait on each other in a cycle.
+    rows.sort((a, b) => (a.source === b.source ? cmp(a.externalId, b.externalId) : cmp(a.source, b.source)));
     const stored = await withTransaction(this.#pool, async (tx) => {
       const inserted = await run<{ id: string; source: string; external_id: string }>(
         tx,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { run, withTransaction } from '../db/pool.ts';
 import { lockUnprocessedEvents, markEventsProcessed } from '../db/sql/events.ts';
+import { selectErasedLeads } from '../db/sql/leads.ts';
+import { LeadlineError } from '../errors.ts';
 import type { LeadlineEvent } from '../engine/event.ts';
 import { eventDayKeys, processLeadEvents, type StoredEvent } from '../engine/lead-processor.ts';
 import { createAlerts } from './alerts.ts';
@@ -52,6 +54,13 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
       lock: true,
       dayKeys: eventDayKeys(events, ctx.ruleset),
     });
+
+    // An erasure that committed while this batch waited for the lead lock wins: retrying finds no
+    // identifiers any more and gives the events a new lead instead of restoring the erased person.
+    const erased = await run<{ id: number }>(tx, selectErasedLeads(leadIds));
+    if (erased.length > 0) {
+      throw new LeadlineError('not_found', `leads ${erased.map((r) => r.id).join(', ')} were erased meanwhile; retrying`);
+    }
 
     const writer = new OutcomeWriter();
     const scored: ScoredLead[] = [];

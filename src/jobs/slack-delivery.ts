@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { SlackApi, SlackResult } from '../clients/slack-api.ts';
@@ -15,7 +16,7 @@ import {
   takePaceSlot,
 } from '../db/sql/slack-outbox.ts';
 import type { Logger } from '../log.ts';
-import { type Boss, inTransaction } from './boss.ts';
+import type { Boss } from './boss.ts';
 import { defineJob, type JobDefinition } from './job.ts';
 
 /** The dispatcher's queue. */
@@ -305,15 +306,26 @@ function mix32(input: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
+/** The channel a committed transaction notifies when it left Slack messages in the outbox. */
+export const SLACK_KICK_CHANNEL = 'leadline_slack_kick';
+
 /**
- * Wakes the dispatcher now: moves the waiting wake-up (if any) to now, else creates one. Call it right
- * after `enqueueSlack`'s transaction commits, or pass `{ db: tx }` to make the wake-up part of it.
+ * Wakes the dispatcher now: moves the waiting wake-up (if any) to now, else creates one.
+ *
+ * Inside a transaction (`{ db: tx }`) it only sends a NOTIFY, which PostgreSQL delivers when the
+ * transaction commits: touching the one shared wake-up job row there would make every transaction
+ * that enqueues Slack wait for every other one (and deadlock with ledger locks). The listener from
+ * `listenForSlackKicks` turns the notification into the real wake-up.
  *
  * @example
  * await kickSlackDelivery(boss);                 // after commit
  * await kickSlackDelivery(boss, { db: tx });     // inside the transaction that enqueued
  */
 export async function kickSlackDelivery(boss: Boss, options: { db?: Queryable } = {}): Promise<void> {
+  if (options.db !== undefined) {
+    await options.db.query('SELECT pg_notify($1, $2)', [SLACK_KICK_CHANNEL, '']);
+    return;
+  }
   await boss.upsert(
     SLACK_DELIVERY_QUEUE,
     {},
@@ -321,9 +333,51 @@ export async function kickSlackDelivery(boss: Boss, options: { db?: Queryable } 
       singletonKey: WAKE_UP_KEY,
       // 0 = the database's now(): a kick only ever moves the wake-up earlier.
       startAfter: 0,
-      ...(options.db === undefined ? {} : { db: inTransaction(options.db) }),
     },
   );
+}
+
+/**
+ * Listens for committed kicks and wakes the dispatcher, coalescing a burst into one wake-up. Runs in
+ * every process that delivers to Slack; reconnects after a dropped connection (and kicks then, in
+ * case a notification was missed).
+ */
+export async function listenForSlackKicks(
+  connectionString: string,
+  boss: Boss,
+  log: Logger,
+): Promise<{ stop(): Promise<void> }> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let pending = false;
+  const wake = () => {
+    if (pending || stopped) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      kickSlackDelivery(boss).catch((err: unknown) => log.warn({ err }, 'slack wake-up failed'));
+    });
+  };
+  const connect = async (): Promise<void> => {
+    if (stopped) return;
+    const next = new pg.Client({ connectionString, application_name: 'leadline-slack-kicks' });
+    next.on('notification', wake);
+    next.on('error', () => {
+      if (client === next) client = null;
+      void next.end().catch(() => {});
+      if (!stopped) setTimeout(() => void connect().then(wake, () => {}), 1_000).unref();
+    });
+    await next.connect();
+    await next.query(`LISTEN ${SLACK_KICK_CHANNEL}`);
+    client = next;
+  };
+  await connect();
+  return {
+    stop: async () => {
+      stopped = true;
+      await client?.end().catch(() => {});
+    },
+  };
 }
 
 export interface SlackDeliveryJobOptions {

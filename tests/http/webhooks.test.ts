@@ -360,6 +360,29 @@ describe('signed webhook intake', () => {
     expect(await t.intakeRows()).toBe(0);
   });
 
+  it('answers 400 for NUL characters, which PostgreSQL cannot store, and stores nothing', async () => {
+    const body = JSON.stringify(nativeEvent({ metadata: { note: 'a\u0000b' } }));
+    const headers = signStandard({ secret: TEST_SECRETS.website, id: 'msg_nul', timestamp: nowSeconds(), body });
+    const res = await post({ path: '/webhooks/website', body, headers });
+    expect(res.status).toBe(400);
+    expect((await answerOf(res)).error).toBe('invalid_payload');
+    expect(await t.intakeRows()).toBe(0);
+  });
+
+  it('hubspot-v3: accepts a signature over the public https URL when Leadline sees http behind a proxy', async () => {
+    const body = JSON.stringify([
+      { eventId: 777, subscriptionId: 1, portalId: 42, occurredAt: Date.now(), subscriptionType: 'contact.creation', objectId: 9 },
+    ]);
+    const headers = signHubspotV3({
+      secret: TEST_SECRETS.hubspot,
+      method: 'POST',
+      url: 'https://leadline.test/webhooks/hubspot',
+      body,
+      timestampMs: Date.now(),
+    });
+    expect((await post({ path: '/webhooks/hubspot', body, headers })).status).toBe(202);
+  });
+
   it('answers 400 for malformed JSON', async () => {
     const body = '{"type": "form.submitted",';
     const headers = signStandard({

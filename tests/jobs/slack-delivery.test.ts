@@ -8,6 +8,7 @@ import {
   type DeliveryDeps,
   deliverDue,
   kickSlackDelivery,
+  listenForSlackKicks,
   retryDelayMs,
   SLACK_DELIVERY_QUEUE,
 } from '../../src/jobs/slack-delivery.ts';
@@ -427,6 +428,8 @@ describe('slack delivery', () => {
       );
       expect(rows[0]).toEqual({ n: 1, due: true });
 
+      // In production every delivering process listens; kicks inside a transaction arrive as NOTIFY.
+      const kicks = await listenForSlackKicks(db.url, boss, log);
       await boss.work(job.name, job.work, (jobs) =>
         job.handler(
           jobs.map((j) => ({ id: j.id, data: {} })),
@@ -450,6 +453,7 @@ describe('slack delivery', () => {
       await waitFor(async () => fake.succeeded('chat.postMessage').length === 2, 100);
       expect(await row('alert:lead:801')).toMatchObject({ state: 'sent' });
       expect(fake.calls('chat.postMessage')).toHaveLength(3);
+      await kicks.stop();
     } finally {
       await boss.stop({ graceful: false, close: true });
     }

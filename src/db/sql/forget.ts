@@ -108,7 +108,8 @@ export interface ScrubColumn {
 
 /**
  * Free-text columns (text, varchar, jsonb, text[]) of every table that has a `lead_id`, except the
- * tables handled one by one and columns under a key or CHECK constraint (enumerations like `status`). Read
+ * tables handled one by one, columns under a key, unique index or CHECK constraint, and machine values
+ * Leadline writes itself (ids, keys, channels, enumerations). Read
  * from the catalog so tables added later are covered without touching the erasure.
  */
 export function selectScrubColumns(handled: readonly string[]): Sql {
@@ -125,6 +126,15 @@ export function selectScrubColumns(handled: readonly string[]): Sql {
         -- Keys and CHECKs (enumerations like status); NOT NULL, a constraint too since PostgreSQL 18, is no reason.
         AND NOT EXISTS (SELECT 1 FROM pg_constraint k
           WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x') AND a.attnum = ANY(k.conkey))
+        -- Nor columns in a unique index, nor machine values Leadline writes itself (member ids, keys,
+        -- pipeline and stage ids, channels, enumerations): a person's name can spell a member id
+        -- ('becker' in 'anna.becker'), and erasing one person must never rewrite who owns what.
+        AND NOT EXISTS (SELECT 1 FROM pg_index i
+          WHERE i.indrelid = c.oid AND i.indisunique AND a.attnum = ANY(i.indkey::int2[]))
+        AND a.attname !~ '(_id|_key|_queue|_version|_by|_user)$'
+        AND a.attname <> ALL(ARRAY['channel', 'intent', 'signal', 'kind', 'cause', 'strategy', 'category',
+          'outcome_kind', 'status', 'state', 'method', 'tier', 'resolution', 'rule_id', 'source', 'scheme',
+          'event_type', 'priority', 'severity', 'entity', 'trigger_type', 'stage_id', 'pipeline_id'])
       ORDER BY 1, 2`,
     values: [handled],
   };

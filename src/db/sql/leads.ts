@@ -50,6 +50,11 @@ export function lockLeads(ids: readonly number[]): Sql {
   };
 }
 
+/** Leads among `ids` that were erased (GDPR): events must not write a person back onto them. */
+export function selectErasedLeads(ids: readonly number[]): Sql {
+  return { text: 'SELECT id FROM leads WHERE id = ANY($1::bigint[]) AND erased_at IS NOT NULL', values: [ids] };
+}
+
 /** Same columns without locks, for explanations and lookups. */
 export function selectLeads(ids: readonly number[]): Sql {
   return {
