@@ -1,8 +1,8 @@
 /**
  * What every scenario gets: run sizes, the benchmark's PostgreSQL server, a way to create a fresh
  * database and start Leadline on it, and the results so far (later scenarios read baselines from
- * earlier ones). Scenario files depend on this module only, so adding one (Slack later) means one
- * new file plus a line in scenarios/index.ts.
+ * earlier ones). Scenario files depend on this module only, so adding one means one new file plus a
+ * line in scenarios/index.ts.
  */
 import pg from 'pg';
 import { pino } from 'pino';
@@ -12,6 +12,7 @@ import type { Ruleset } from '../src/engine/ruleset.ts';
 import type { Logger } from '../src/log.ts';
 import { type Runtime, startRuntime } from '../src/runtime.ts';
 import type { MemoryPeak } from './machine.ts';
+import { SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from './slack-side.ts';
 
 export interface ScenarioResult {
   name: string;
@@ -47,6 +48,17 @@ export interface Sizes {
   decayIdleSeconds: number;
   decayMaxSeconds: number;
   decayIngestRate: number;
+  /** Speed to lead: hot leads sent one at a time, this far apart, under a paced ordinary load. */
+  hotLeads: number;
+  hotSpacingMs: number;
+  hotBackgroundRate: number;
+  /** Slack acknowledgement: seeded leads, requests per kind and concurrent senders. */
+  ackLeads: number;
+  ackRequests: number;
+  ackConcurrency: number;
+  /** Bulk: CSV rows imported, and how long to wait for them to be processed before extrapolating. */
+  bulkRows: number;
+  bulkMaxSeconds: number;
 }
 
 export function sizesFor(quick: boolean): Sizes {
@@ -64,6 +76,14 @@ export function sizesFor(quick: boolean): Sizes {
         decayIdleSeconds: 5,
         decayMaxSeconds: 60,
         decayIngestRate: 200,
+        hotLeads: 50,
+        hotSpacingMs: 1_200,
+        hotBackgroundRate: 200,
+        ackLeads: 100_000,
+        ackRequests: 300,
+        ackConcurrency: 10,
+        bulkRows: 20_000,
+        bulkMaxSeconds: 90,
       }
     : {
         senders: 50,
@@ -78,6 +98,14 @@ export function sizesFor(quick: boolean): Sizes {
         decayIdleSeconds: 10,
         decayMaxSeconds: 120,
         decayIngestRate: 200,
+        hotLeads: 200,
+        hotSpacingMs: 1_200,
+        hotBackgroundRate: 200,
+        ackLeads: 1_000_000,
+        ackRequests: 500,
+        ackConcurrency: 10,
+        bulkRows: 100_000,
+        bulkMaxSeconds: 180,
       };
 }
 
@@ -103,8 +131,18 @@ export interface BenchContext {
   figure(name: string): number | undefined;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
-  startLeadline(options: { databaseUrl: string; role: 'all' | 'web' | 'worker' }): Promise<Runtime>;
+  startLeadline(options: LeadlineOptions): Promise<Runtime>;
 }
+
+export interface LeadlineOptions {
+  databaseUrl: string;
+  role: 'all' | 'web' | 'worker';
+  /** Turns Slack on against this Web API base (a fake on 127.0.0.1), with the bench's token and secret. */
+  slackApiUrl?: string;
+  /** Turns `POST /imports` on with this bearer token. */
+  importToken?: string;
+}
+
 
 export const WEBSITE_SECRET = `whsec_${Buffer.from('leadline-benchmark-website-key!').toString('base64')}`;
 
@@ -171,7 +209,7 @@ export function createContext(input: {
       }
       return databaseUrl(input.serverUrl, name);
     },
-    startLeadline: ({ databaseUrl: url, role }) => {
+    startLeadline: ({ databaseUrl: url, role, slackApiUrl, importToken }) => {
       const config = loadConfig(
         {
           // Tuning knobs from the caller's environment (LEADLINE_WORKER_CONCURRENCY=4 npm run bench …),
@@ -183,6 +221,15 @@ export function createContext(input: {
           LEADLINE_ROLE: role,
           LEADLINE_DATA_DIR: input.tmpDir,
           LOG_LEVEL: 'info',
+          ...(slackApiUrl === undefined
+            ? {}
+            : {
+                SLACK_BOT_TOKEN,
+                SLACK_SIGNING_SECRET,
+                SLACK_API_URL: slackApiUrl,
+                SLACK_TIMEOUT_MS: '5000',
+              }),
+          ...(importToken === undefined ? {} : { LEADLINE_IMPORT_TOKEN: importToken }),
         },
         input.tmpDir,
       );

@@ -153,3 +153,56 @@ export function signStandardHeaders(
     'webhook-signature': `v1,${signature}`,
   };
 }
+
+// Ordinary traffic: page views and email engagement only. Their daily caps add up to at most 35
+// behaviour points (plus 30 fit points) a day, below `hot` (80), and none of their intent signals is
+// CRITICAL, so this traffic alone never raises a hot-lead alert (see rules/default.yml).
+const ORDINARY_TYPES = [
+  ['page.viewed', 75],
+  ['email.opened', 17],
+  ['email.clicked', 8],
+] as const;
+
+/**
+ * An event that scores and may route its lead but never makes it hot.
+ *
+ * @example
+ * ordinaryEvent(mulberry32(1), 'evt_1', 42, new Date(), 0).type // 'page.viewed'
+ */
+export function ordinaryEvent(rng: Rng, id: string, leadNumber: number, now: Date, ageMs: number): WireEvent {
+  const event = wireEvent(rng, id, leadNumber, now, ageMs);
+  const type = weighted(rng, ORDINARY_TYPES);
+  return { ...event, type, metadata: type === 'page.viewed' ? { url: pick(rng, URLS) } : {} };
+}
+
+/** The last name hot leads carry, unique per run and lead, so a Slack message names exactly one. */
+export function hotLeadName(tag: string, index: number): string {
+  return `Hotlead${tag}n${index}`;
+}
+
+/** Finds `hotLeadName(tag, i)` in message text and returns `i`. */
+export function hotLeadIndex(tag: string, text: string): number | null {
+  const match = new RegExp(`Hotlead${tag}n(\\d+)`).exec(text);
+  return match?.[1] === undefined ? null : Number(match[1]);
+}
+
+/**
+ * A demo request from a new lead at a company address: form-demo scores 30 and brings the
+ * DEMO_REQUEST signal, which is CRITICAL, so it raises a hot-lead alert on its own.
+ */
+export function hotLeadEvent(tag: string, index: number, now: Date): WireEvent {
+  return {
+    id: `hot-${tag}-${index}`,
+    type: 'form.submitted',
+    occurred_at: now.toISOString(),
+    lead: {
+      email: `hot-${tag}-${index}@acme-bio.example`,
+      first_name: 'Hot',
+      last_name: hotLeadName(tag, index),
+      company: 'Acme Bio',
+      title: 'Head of Research',
+    },
+    metadata: { form_type: 'demo' },
+    utm: { source: 'google', campaign: 'speed-to-lead' },
+  };
+}

@@ -7,7 +7,7 @@
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { leadEmail, signStandardHeaders, wireEvent } from './dataset.ts';
+import { leadEmail, ordinaryEvent, signStandardHeaders, wireEvent } from './dataset.ts';
 import { deriveSeed, intBetween, mulberry32, type Rng } from './rng.ts';
 import { type LatencySummary, summarize } from './stats.ts';
 
@@ -24,6 +24,8 @@ export type RequestPlan =
       /** Existing lead numbers are drawn from 1..leadRange; the rest are new leads. */
       leadRange: number;
       newLeadShare: number;
+      /** `ordinary`: page views and email engagement only, which never make a lead hot. Default `all`. */
+      mix?: 'all' | 'ordinary';
     };
 
 export interface LoadSpec {
@@ -53,10 +55,12 @@ export interface LoadResult {
   generatorCpu: number;
 }
 
-interface Prepared {
+export interface Prepared {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** Default `application/json`. */
+  contentType?: string;
 }
 
 function requestMaker(plan: RequestPlan, worker: number): (index: number) => Prepared {
@@ -75,7 +79,8 @@ function requestMaker(plan: RequestPlan, worker: number): (index: number) => Pre
       ? plan.leadRange + 1 + worker * 10_000_000 + index
       : intBetween(rng, 1, plan.leadRange + 1);
     const now = new Date();
-    const event = wireEvent(rng, id, n, now, intBetween(rng, 0, 3_600_000));
+    const make = plan.mix === 'ordinary' ? ordinaryEvent : wireEvent;
+    const event = make(rng, id, n, now, intBetween(rng, 0, 3_600_000));
     if (event.lead.email !== leadEmail(n)) throw new Error('dataset mismatch');
     const body = JSON.stringify(event);
     return {
@@ -86,7 +91,8 @@ function requestMaker(plan: RequestPlan, worker: number): (index: number) => Pre
   };
 }
 
-function post(
+/** POSTs `request` over `agent` and resolves with the status and body once the answer is read. */
+export function post(
   agent: http.Agent,
   url: URL,
   request: Prepared,
@@ -102,7 +108,7 @@ function post(
         agent,
         headers: {
           ...request.headers,
-          'content-type': 'application/json',
+          'content-type': request.contentType ?? 'application/json',
           'content-length': Buffer.byteLength(request.body),
         },
       },
