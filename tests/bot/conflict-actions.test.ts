@@ -12,20 +12,12 @@ import { postConflictMessages } from '../../src/jobs/conflict-messages.ts';
 import { processEvents } from '../../src/jobs/process-events.ts';
 import { routeAfterScoring } from '../../src/jobs/routing-step.ts';
 import { waitFor } from '../support/db.ts';
-import { event, scoringOnly, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
+import { event, ROUTING_SCORING_YAML, scoringOnly, storeEvents, testRuleset } from '../support/engine-fixtures.ts';
 import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';
 
 // routing-step.test.ts's ruleset (demo + protocol download is a 50/50 b2b/research tie), with two
 // managers, an admin and the Slack channels.
-const RULES_YAML = `${TEST_RULES_YAML.replace(
-  '    - { id: pricing-b2b,',
-  `    - { id: protocol-research, event: content.downloaded, when: [{ field: metadata.content_type, op: equals, value: protocol }], intent: research, signal: protocol_download, weight: 40, tier: HIGH, decay_hours: 336 }
-    - { id: pricing-b2b,`,
-).replace(
-  '    - { id: bounced,',
-  `    - { id: protocol, event: content.downloaded, points: 15, category: behaviour }
-    - { id: bounced,`,
-)}
+const RULES_YAML = `${ROUTING_SCORING_YAML}
 pipelines:
   - id: b2b
     name: B2B customers

@@ -32,8 +32,8 @@ intent:
     - { id: pricing-b2b, event: page.viewed, when: [{ field: metadata.url, op: contains, value: pricing }], intent: b2b, signal: pricing_view, weight: 10, tier: MEDIUM, decay_hours: 168 }
 `;
 
-/** TEST_RULES_YAML plus a research intent, two pipelines (one manager-decided) and a team. */
-export const ROUTING_YAML = `${TEST_RULES_YAML.replace(
+/** TEST_RULES_YAML plus a research intent: a demo and a protocol download make a 50/50 b2b/research tie. */
+export const ROUTING_SCORING_YAML = TEST_RULES_YAML.replace(
   '    - { id: pricing-b2b,',
   `    - { id: protocol-research, event: content.downloaded, when: [{ field: metadata.content_type, op: equals, value: protocol }], intent: research, signal: protocol_download, weight: 40, tier: HIGH, decay_hours: 336 }
     - { id: pricing-b2b,`,
@@ -41,7 +41,10 @@ export const ROUTING_YAML = `${TEST_RULES_YAML.replace(
   '    - { id: bounced,',
   `    - { id: protocol, event: content.downloaded, points: 15, category: behaviour }
     - { id: bounced,`,
-)}
+);
+
+/** ROUTING_SCORING_YAML with two pipelines (one manager-decided) and a team. */
+export const ROUTING_YAML = `${ROUTING_SCORING_YAML}
 pipelines:
   - id: b2b
     name: B2B customers
