@@ -1,3 +1,6 @@
+import pg from 'pg';
+import { waitFor } from '../support/db.ts';
+import { SLACK_KICK_CHANNEL } from '../../src/jobs/slack-delivery.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.ts';
@@ -97,15 +100,22 @@ describe('automation step', () => {
   const ruleset = testRuleset(RULES_YAML);
   const clock = fixedClock(NOW);
   const kicks: unknown[] = [];
+  let listener: pg.Client;
   let ctx: JobContext;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    // Records wake-ups instead of queueing them: only the kick's existence matters here.
-    const boss = { upsert: async (...args: unknown[]) => void kicks.push(args) };
-    ctx = { ...jobContext(db, ruleset, clock.now), boss: boss as unknown as JobContext['boss'] };
+    ctx = jobContext(db, ruleset, clock.now);
+    // Wake-ups made inside a transaction arrive as NOTIFY when it commits: count them.
+    listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    listener.on('notification', (note) => kicks.push(note));
+    await listener.query(`LISTEN ${SLACK_KICK_CHANNEL}`);
   });
-  afterAll(() => db.drop());
+  afterAll(async () => {
+    await listener.end();
+    await db.drop();
+  });
   beforeEach(async () => {
     clock.set(NOW);
     kicks.length = 0;
@@ -201,6 +211,7 @@ describe('automation step', () => {
       ['create_task', 'done'],
       ['send_notification', 'done'],
     ]);
+    await waitFor(async () => kicks.length > 0);
     expect(kicks).toHaveLength(1);
 
     // The same trigger again (a retried job, an hour later): nothing runs, nothing changes.
@@ -216,6 +227,7 @@ describe('automation step', () => {
     expect(await query('SELECT count(*)::int AS n FROM tasks')).toEqual([{ n: 1 }]);
     expect(await query('SELECT count(*)::int AS n FROM slack_outbox')).toEqual([{ n: 1 }]);
     expect(await query('SELECT count(*)::int AS n FROM deal_stage_history')).toEqual([{ n: 1 }]);
+    await waitFor(async () => kicks.length > 0);
     expect(kicks).toHaveLength(1);
   });
 

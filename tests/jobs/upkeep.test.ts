@@ -1,3 +1,6 @@
+import pg from 'pg';
+import { waitFor } from '../support/db.ts';
+import { SLACK_KICK_CHANNEL } from '../../src/jobs/slack-delivery.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobContext } from '../../src/jobs/job.ts';
@@ -51,14 +54,22 @@ describe('upkeep job', () => {
   const ruleset = testRuleset(RULES_YAML);
   const clock = fixedClock(NOW);
   const kicks: unknown[] = [];
+  let listener: pg.Client;
   let ctx: JobContext;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const boss = { upsert: async (...args: unknown[]) => void kicks.push(args) };
-    ctx = { ...jobContext(db, ruleset, clock.now), boss: boss as unknown as JobContext['boss'] };
+    ctx = jobContext(db, ruleset, clock.now);
+    // Wake-ups made inside a transaction arrive as NOTIFY when it commits: count them.
+    listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    listener.on('notification', (note) => kicks.push(note));
+    await listener.query(`LISTEN ${SLACK_KICK_CHANNEL}`);
   });
-  afterAll(() => db.drop());
+  afterAll(async () => {
+    await listener.end();
+    await db.drop();
+  });
   beforeEach(async () => {
     clock.set(NOW);
     kicks.length = 0;
@@ -133,6 +144,7 @@ describe('upkeep job', () => {
     expect(message).toMatchObject({ key: `upkeep:${key}`, kind: 'upkeep', channel: 'U0ANNA001' });
     expect(message.payload.text).toContain('Discovery call for 20 days');
     expect(checkMessage(message.payload)).toEqual([]);
+    await waitFor(async () => kicks.length > 0);
     expect(kicks).toHaveLength(1);
 
     // An hour later: still stalled, already announced.
@@ -148,6 +160,7 @@ describe('upkeep job', () => {
         resolved_at: null,
       },
     ]);
+    await waitFor(async () => kicks.length > 0);
     expect(kicks).toHaveLength(1);
 
     await db.pool.query(`UPDATE deals SET stage_id = 'proposal', stage_entered_at = $2 WHERE id = $1`, [
