@@ -123,6 +123,13 @@ export const speedToLead: Scenario = {
                WHERE l.email NOT LIKE 'hot-%') AS stray`,
         );
         const { unprocessed, alerts, stray } = backlog.rows[0] ?? { unprocessed: 0, alerts: 0, stray: 0 };
+        // Other messages share the one dispatcher: which channels it was pacing at the end.
+        const outbox = await runtime.pool.query<{ channel: string; pending: number; total: number }>(
+          `SELECT coalesce(channel, method) AS channel, count(*) FILTER (WHERE state = 'pending')::int AS pending,
+             count(*)::int AS total
+           FROM slack_outbox GROUP BY 1 ORDER BY 3 DESC LIMIT 4`,
+        );
+        const channels = outbox.rows.map((r) => `${r.channel} ${r.total} (${r.pending} pending)`).join(', ');
         const stats = await slack.stats();
         const { p50, p95, p99, max } = hot.summary;
         const worker = stage(waitForWorker);
@@ -157,9 +164,10 @@ export const speedToLead: Scenario = {
               `Leadline ${Math.round(usage.processCores * 100)}% of a core, machine ${Math.round((usage.machineShare ?? 0) * 100)}% busy, ` +
               `event-loop delay p99 ${round(loop.percentile(99) / 1e6)} ms (max ${round(loop.max / 1e6)}); ` +
               `${alerts} alerts in all (${stray} from ordinary traffic), ${unprocessed} events unprocessed at the end; ` +
+              `outbox by channel: ${channels}; ` +
               `fake Slack: ${JSON.stringify(stats.calls)}, ${stats.failedCalls} refused, ${stats.blockKitViolations} Block Kit violations` +
               (stats.firstViolation === null ? '' : ` (${stats.firstViolation})`),
-            details: { slack: stats, warm },
+            details: { slack: stats, warm, outbox: outbox.rows },
           },
         ];
       } finally {
