@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { SlackApi, SlackResult } from '../clients/slack-api.ts';
 import { type Pool, type Queryable, run, withTransaction } from '../db/pool.ts';
@@ -306,6 +305,26 @@ function mix32(input: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
+// A delivery run waiting in place for a paced slot is woken by a kick in the same process, so a
+// new alert for another channel does not wait behind that pause.
+const sleepers = new Set<() => void>();
+
+function waitOrWake(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      sleepers.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    sleepers.add(done);
+  });
+}
+
+function wakeSleepers(): void {
+  for (const wake of [...sleepers]) wake();
+}
+
 /** The channel a committed transaction notifies when it left Slack messages in the outbox. */
 export const SLACK_KICK_CHANNEL = 'leadline_slack_kick';
 
@@ -355,6 +374,7 @@ export async function listenForSlackKicks(
     pending = true;
     setImmediate(() => {
       pending = false;
+      wakeSleepers();
       kickSlackDelivery(boss).catch((err: unknown) => log.warn({ err }, 'slack wake-up failed'));
     });
   };
@@ -444,7 +464,7 @@ export function createSlackDeliveryJob(
           );
           return;
         }
-        await sleep(Math.max(0, waitMs));
+        await waitOrWake(Math.max(0, waitMs));
       }
     },
   });
