@@ -1,6 +1,3 @@
-import pg from 'pg';
-import { waitFor } from '../support/db.ts';
-import { SLACK_KICK_CHANNEL } from '../../src/jobs/slack-delivery.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.ts';
@@ -9,7 +6,7 @@ import type { LeadlineEvent } from '../../src/engine/event.ts';
 import { type AutomationInput, runAutomation } from '../../src/jobs/automation-step.ts';
 import type { JobContext } from '../../src/jobs/job.ts';
 import { checkMessage } from '../support/block-kit-limits.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { countSlackKicks, createTestDatabase, type TestDatabase, waitFor } from '../support/db.ts';
 import { event, fixedClock, jobContext, testRuleset } from '../support/engine-fixtures.ts';
 
 /** Each rule listens to its own event type, so every test fires exactly the rules it means to. */
@@ -99,21 +96,19 @@ describe('automation step', () => {
   let db: TestDatabase;
   const ruleset = testRuleset(RULES_YAML);
   const clock = fixedClock(NOW);
-  const kicks: unknown[] = [];
-  let listener: pg.Client;
+  let kicks: unknown[] = [];
+  let listener: Awaited<ReturnType<typeof countSlackKicks>>;
   let ctx: JobContext;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     ctx = jobContext(db, ruleset, clock.now);
     // Wake-ups made inside a transaction arrive as NOTIFY when it commits: count them.
-    listener = new pg.Client({ connectionString: db.url });
-    await listener.connect();
-    listener.on('notification', (note) => kicks.push(note));
-    await listener.query(`LISTEN ${SLACK_KICK_CHANNEL}`);
+    listener = await countSlackKicks(db);
+    kicks = listener.kicks;
   });
   afterAll(async () => {
-    await listener.end();
+    await listener.stop();
     await db.drop();
   });
   beforeEach(async () => {

@@ -1,12 +1,9 @@
-import pg from 'pg';
-import { waitFor } from '../support/db.ts';
-import { SLACK_KICK_CHANNEL } from '../../src/jobs/slack-delivery.ts';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobContext } from '../../src/jobs/job.ts';
 import { runUpkeep } from '../../src/jobs/upkeep.ts';
 import { checkMessage } from '../support/block-kit-limits.ts';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { countSlackKicks, createTestDatabase, type TestDatabase, waitFor } from '../support/db.ts';
 import { fixedClock, jobContext, testRuleset } from '../support/engine-fixtures.ts';
 
 const RULES_YAML = `
@@ -53,21 +50,19 @@ describe('upkeep job', () => {
   let db: TestDatabase;
   const ruleset = testRuleset(RULES_YAML);
   const clock = fixedClock(NOW);
-  const kicks: unknown[] = [];
-  let listener: pg.Client;
+  let kicks: unknown[] = [];
+  let listener: Awaited<ReturnType<typeof countSlackKicks>>;
   let ctx: JobContext;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     ctx = jobContext(db, ruleset, clock.now);
     // Wake-ups made inside a transaction arrive as NOTIFY when it commits: count them.
-    listener = new pg.Client({ connectionString: db.url });
-    await listener.connect();
-    listener.on('notification', (note) => kicks.push(note));
-    await listener.query(`LISTEN ${SLACK_KICK_CHANNEL}`);
+    listener = await countSlackKicks(db);
+    kicks = listener.kicks;
   });
   afterAll(async () => {
-    await listener.end();
+    await listener.stop();
     await db.drop();
   });
   beforeEach(async () => {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { databaseUrl } from '../../src/db/embedded.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
+import { SLACK_KICK_CHANNEL } from '../../src/jobs/slack-kicks.ts';
 
 const TEMPLATE_DB = 'leadline_template';
 
@@ -67,4 +68,17 @@ export async function waitFor<T>(
     if (value) return value;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * Counts the Slack wake-ups committed transactions send (NOTIFY on the kick channel), for tests
+ * that check a step woke delivery exactly once.
+ */
+export async function countSlackKicks(db: TestDatabase): Promise<{ kicks: unknown[]; stop(): Promise<void> }> {
+  const kicks: unknown[] = [];
+  const listener = new pg.Client({ connectionString: db.url });
+  await listener.connect();
+  listener.on('notification', (note) => kicks.push(note));
+  await listener.query(`LISTEN ${SLACK_KICK_CHANNEL}`);
+  return { kicks, stop: () => listener.end() };
 }
