@@ -7,9 +7,10 @@
  *
  *   node --experimental-strip-types bench/tools/alert-stages.ts [hotLeads=30] [spacingMs=1200] [rate=200] [capsleep]
  *
- * With `capsleep`, every timers/promises sleep longer than 100 ms is cut to 100 ms: the delivery
- * job then re-checks the outbox at least every 100 ms while it waits out a channel's pacing gap,
- * instead of sleeping through it (compares the change without editing src).
+ * With `capsleep`, bare timers/promises sleeps longer than 100 ms are cut to 100 ms: a delivery job
+ * that waits out a channel's pacing gap with `sleep(waitMs)` then re-checks the outbox at least
+ * every 100 ms (compares that change without editing src; src since f6cea0b wakes the waiting run
+ * on a kick instead, and no longer sleeps through timers/promises, so there it changes nothing).
  */
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
