@@ -19,7 +19,7 @@ import type { TeamMember } from '../engine/routing-schema.ts';
 import { exportLead } from '../jobs/forget-lead.ts';
 import type { JobContext } from '../jobs/job.ts';
 import { displayName, loadLeadCard } from '../jobs/lead-card.ts';
-import { assignDeal } from '../jobs/routing-step.ts';
+import { assignDeal } from '../jobs/assign-step.ts';
 import { kickSlackDelivery } from '../jobs/slack-delivery.ts';
 import { enqueueSlack } from '../jobs/slack-outbox.ts';
 import { renderLeadCard } from './blocks/lead-card.ts';

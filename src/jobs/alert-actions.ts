@@ -17,7 +17,7 @@ import { memberBySlackUser } from '../engine/team.ts';
 import { LeadlineError } from '../errors.ts';
 import { current, refreshAlertMessage } from './alerts.ts';
 import type { JobContext } from './job.ts';
-import { assignDeal } from './routing-step.ts';
+import { assignDeal } from './assign-step.ts';
 import { kickSlackDelivery } from './slack-delivery.ts';
 
 /**

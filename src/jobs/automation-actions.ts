@@ -19,7 +19,8 @@ import {
 import type { PlannedAction } from '../engine/automation.ts';
 import type { RoutingRuleset, TeamMember } from '../engine/routing-schema.ts';
 import type { JobContext } from './job.ts';
-import { assignDeal, routeLeadTo } from './routing-step.ts';
+import { assignDeal } from './assign-step.ts';
+import { routeLeadTo } from './routing-step.ts';
 import { enqueueSlack } from './slack-outbox.ts';
 
 /**

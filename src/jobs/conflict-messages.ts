@@ -17,7 +17,7 @@ import {
   selectOpenConflictsForLeads,
   setConflictOutboxKeys,
 } from '../db/sql/conflicts.ts';
-import { insertRoutingDecision, markLeadRouted } from '../db/sql/routing.ts';
+import { insertRoutingDecisions, markLeadsRouted } from '../db/sql/routing.ts';
 import { memberById, memberBySlackUser } from '../engine/team.ts';
 import { LeadlineError } from '../errors.ts';
 import type { JobContext } from './job.ts';
@@ -125,7 +125,7 @@ export async function resolveConflict(
       dealId = routed.dealId ?? (decision.kind === 'keep' ? Number(decision.dealId) : null);
       // routeLeadTo marks the lead routed when it opens a deal; an existing open deal in the
       // pipeline (keep) routes it too.
-      if (decision.kind === 'keep') await run(tx, markLeadRouted(leadId, null, now));
+      if (decision.kind === 'keep') await run(tx, markLeadsRouted([{ leadId, ownerMemberId: null }], now));
       if (dealId !== null) {
         const [deal] = await run<{ owner_member_id: string | null }>(tx, selectDealOwner(dealId));
         ownerMemberId = deal?.owner_member_id ?? null;
@@ -133,19 +133,23 @@ export async function resolveConflict(
     } else {
       await run(
         tx,
-        insertRoutingDecision({
-          leadId,
-          kind: 'pool',
-          pipelineId: null,
-          cause: 'manager_kept_in_pool',
-          reasons: { ...before.reasons, rule: by },
-          explanation: [
-            `Routing conflict #${conflictId} decided: kept in the pool by ${by}.`,
-            `Rule ${by}, ruleset ${ctx.ruleset.version}.`,
+        insertRoutingDecisions(
+          [
+            {
+              leadId,
+              kind: 'pool',
+              pipelineId: null,
+              cause: 'manager_kept_in_pool',
+              reasons: { ...before.reasons, rule: by },
+              explanation: [
+                `Routing conflict #${conflictId} decided: kept in the pool by ${by}.`,
+                `Rule ${by}, ruleset ${ctx.ruleset.version}.`,
+              ],
+              rulesetVersion: ctx.ruleset.version,
+            },
           ],
-          rulesetVersion: ctx.ruleset.version,
           now,
-        }),
+        ),
       );
     }
     await run(

@@ -2,30 +2,19 @@ import type { PoolClient } from '../db/pool.ts';
 import { run } from '../db/pool.ts';
 import {
   type DealForAssignment,
-  ensureLedger,
-  insertAssignment,
-  insertDeal,
-  insertRoutingDecision,
-  insertStageHistory,
-  lockLedger,
-  markLeadRouted,
+  insertDeals,
+  insertRoutingDecisions,
+  insertStageHistories,
   markLeadStatus,
+  markLeadsRouted,
+  type RoutingDecisionInsert,
   type RoutingLeadRow,
-  saveLedger,
-  selectDealForAssignment,
-  selectLedgerRows,
-  selectPresence,
   selectRoutingLeads,
-  setDealOwner,
   upsertConflict,
 } from '../db/sql/routing.ts';
-import {
-  type AssignmentResult,
-  assignOwner,
-  type LedgerRow,
-  type MemberPresence,
-} from '../engine/assignment.ts';
-import { explainAssignment, explainRouting } from '../engine/explain.ts';
+import type { AssignmentResult } from '../engine/assignment.ts';
+import { explainRouting } from '../engine/explain.ts';
+import { assignByLedger, ownerOf, storeAssignments } from './assign-step.ts';
 import { decideRouting, type LeadView, type RoutingDecision, routeManually } from '../engine/routing.ts';
 import type { JobContext } from './job.ts';
 
@@ -73,6 +62,7 @@ export async function routeAfterScoring(
   const rows = await run<RoutingLeadRow>(tx, selectRoutingLeads(leadIds));
   const results: RoutingResult[] = [];
   const routes: { row: RoutingLeadRow; decision: RouteDecision }[] = [];
+  const decisions: RoutingDecisionInsert[] = [];
   for (const row of rows) {
     if (row.status !== 'pool' || row.open_deals.length > 0) continue;
     const decision = decideRouting(leadView(row), ctx.ruleset, now);
@@ -80,21 +70,32 @@ export async function routeAfterScoring(
       routes.push({ row, decision });
     } else if (decision.kind === 'conflict') {
       const conflictOpened = await openConflict(tx, ctx, row.id, decision, now);
+      if (conflictOpened) decisions.push(decisionRow(ctx, row.id, decision));
       results.push({ leadId: row.id, decision, dealId: null, assignment: null, conflictOpened });
     } else if (
       decision.kind === 'pool' &&
       decision.cause !== 'below_threshold' &&
       decision.cause !== 'no_intent'
     ) {
-      await recordDecision(tx, ctx, row.id, decision, now);
+      decisions.push(decisionRow(ctx, row.id, decision));
     }
   }
-  // Ledgers are locked in pipeline order, the same in every worker, so two batches never deadlock.
+  // Ledgers are locked in pipeline order, the same in every worker, so two batches never deadlock;
+  // within a pipeline, leads take their turn in id order.
   routes.sort((a, b) => a.decision.pipelineId.localeCompare(b.decision.pipelineId) || a.row.id - b.row.id);
+  const opened = await openDeals(tx, ctx, routes, now);
   for (const { row, decision } of routes) {
-    const opened = await openDeal(tx, ctx, row.id, decision, now);
-    results.push({ leadId: row.id, decision, ...opened, conflictOpened: false });
+    decisions.push(decisionRow(ctx, row.id, decision));
+    const deal = opened.get(row.id);
+    results.push({
+      leadId: row.id,
+      decision,
+      dealId: deal?.dealId ?? null,
+      assignment: deal?.assignment ?? null,
+      conflictOpened: false,
+    });
   }
+  if (decisions.length > 0) await run(tx, insertRoutingDecisions(decisions, now));
   return results;
 }
 
@@ -116,12 +117,10 @@ export async function routeLeadTo(
   const [row] = await run<RoutingLeadRow>(tx, selectRoutingLeads([leadId]));
   if (row === undefined) throw new Error(`lead ${leadId} not found`);
   const decision = routeManually(leadView(row), pipelineId, by, ctx.ruleset);
-  if (decision.kind !== 'route') {
-    await recordDecision(tx, ctx, leadId, decision, now);
-    return { dealId: null, decision, assignment: null };
-  }
-  const opened = await openDeal(tx, ctx, leadId, decision, now);
-  return { ...opened, decision };
+  await run(tx, insertRoutingDecisions([decisionRow(ctx, leadId, decision)], now));
+  if (decision.kind !== 'route') return { dealId: null, decision, assignment: null };
+  const opened = (await openDeals(tx, ctx, [{ row, decision }], now)).get(leadId);
+  return { dealId: opened?.dealId ?? null, assignment: opened?.assignment ?? null, decision };
 }
 
 async function openConflict(
@@ -145,176 +144,85 @@ async function openConflict(
   );
   if (changed.length === 0) return false;
   await run(tx, markLeadStatus(leadId, 'conflict', now));
-  await recordDecision(tx, ctx, leadId, decision, now);
   return true;
 }
 
-async function openDeal(
-  tx: PoolClient,
-  ctx: JobContext,
-  leadId: number,
-  decision: RouteDecision,
-  now: Date,
-): Promise<{ dealId: number | null; assignment: AssignmentResult | null }> {
-  const [deal] = await run<{ id: number }>(
-    tx,
-    insertDeal({
-      leadId,
-      pipelineId: decision.pipelineId,
-      stageId: decision.stageId,
-      reasons: decision.reasons,
-      rulesetVersion: ctx.ruleset.version,
-      now,
-    }),
-  );
-  await recordDecision(tx, ctx, leadId, decision, now);
-  if (deal === undefined) return { dealId: null, assignment: null };
-  await run(tx, insertStageHistory(deal.id, null, decision.stageId, now, decision.reasons.rule));
-  const assignment = await assignDeal(tx, ctx, deal.id, null, now);
-  const owner = assignment?.outcome.kind === 'member' || assignment?.outcome.kind === 'fallback_owner';
-  await run(
-    tx,
-    markLeadRouted(leadId, owner ? (assignment?.outcome as { memberId: string }).memberId : null, now),
-  );
-  return { dealId: deal.id, assignment };
-}
-
-async function recordDecision(
-  tx: PoolClient,
-  ctx: JobContext,
-  leadId: number,
-  decision: RoutingDecision,
-  now: Date,
-) {
-  await run(
-    tx,
-    insertRoutingDecision({
-      leadId,
-      kind: decision.kind,
-      pipelineId: 'pipelineId' in decision ? decision.pipelineId : null,
-      cause: 'cause' in decision ? decision.cause : null,
-      reasons: decision.reasons,
-      explanation: explainRouting(decision, ctx.ruleset),
-      rulesetVersion: ctx.ruleset.version,
-      now,
-    }),
-  );
-}
-
 /**
- * Gives an open deal its owner: `memberId` when a person or rule names one, else the pipeline's
- * strategy over the persisted ledger (locked per pipeline for the rest of the transaction). Stores
- * why this owner and why every other candidate was skipped.
- *
- * @example
- * const result = await assignDeal(tx, ctx, dealId, null, now);
- * result?.outcome // { kind: 'member', memberId: 'anna.becker', … }
+ * Opens a deal per routed lead in its pipeline's first stage and assigns the owners, with one
+ * statement per step for the whole batch. A lead that already has an open deal in the pipeline
+ * (a concurrent manual route) keeps it and gets no second one.
  */
-export async function assignDeal(
+async function openDeals(
   tx: PoolClient,
   ctx: JobContext,
-  dealId: number,
-  memberId: string | null,
+  routes: readonly { row: RoutingLeadRow; decision: RouteDecision }[],
   now: Date,
-): Promise<AssignmentResult | null> {
-  const [deal] = await run<DealForAssignment>(tx, selectDealForAssignment(dealId));
-  if (deal === undefined) return null;
-  if (memberId !== null) {
-    const member = ctx.ruleset.team.members.find((m) => m.id === memberId);
-    if (member === undefined) throw new Error(`no team member ${memberId}`);
-    await run(tx, setDealOwner(dealId, memberId, null, now));
-    await run(
-      tx,
-      insertAssignment({
-        dealId,
-        leadId: deal.lead_id,
-        pipelineId: deal.pipeline_id,
-        outcomeKind: 'member',
-        memberId,
-        queue: null,
-        strategy: 'manual',
-        candidates: [],
-        explanation: [`Assigned to ${member.name} by hand.`],
-        cause: 'manual',
+): Promise<Map<number, { dealId: number; assignment: AssignmentResult | null }>> {
+  const opened = new Map<number, { dealId: number; assignment: AssignmentResult | null }>();
+  if (routes.length === 0) return opened;
+  const inserted = await run<{ id: number; lead_id: number; pipeline_id: string }>(
+    tx,
+    insertDeals(
+      routes.map(({ row, decision }) => ({
+        leadId: row.id,
+        pipelineId: decision.pipelineId,
+        stageId: decision.stageId,
+        reasons: decision.reasons,
         rulesetVersion: ctx.ruleset.version,
-        seq: null,
-        now,
-      }),
-    );
-    return null;
+      })),
+      now,
+    ),
+  );
+  const dealOf = new Map(inserted.map((deal) => [`${deal.lead_id}:${deal.pipeline_id}`, deal.id]));
+  const deals: (DealForAssignment & { stageId: string; rule: string })[] = [];
+  for (const { row, decision } of routes) {
+    const id = dealOf.get(`${row.id}:${decision.pipelineId}`);
+    if (id === undefined) continue;
+    deals.push({
+      id,
+      lead_id: row.id,
+      pipeline_id: decision.pipelineId,
+      country: row.country,
+      region: row.region,
+      stageId: decision.stageId,
+      rule: decision.reasons.rule,
+    });
   }
-  await run(tx, ensureLedger(deal.pipeline_id));
-  const [ledger] = await run<{ seq: number }>(tx, lockLedger(deal.pipeline_id));
-  const rows = await run<{
-    member_id: string;
-    received: number;
-    deficit: number;
-    present: boolean;
-    last_assigned_seq: number | null;
-  }>(tx, selectLedgerRows(deal.pipeline_id));
-  const presence = await run<{
-    member_id: string;
-    open_deals: number;
-    status_emoji: string | null;
-    status_text: string | null;
-    status_expires_at: Date | null;
-    away_until: Date | null;
-    deactivated: boolean;
-  }>(tx, selectPresence());
-  const result = assignOwner(
-    {
-      pipelineId: deal.pipeline_id,
-      lead: { leadId: String(deal.lead_id), country: deal.country, region: deal.region },
-      ledger: {
-        pipelineId: deal.pipeline_id,
-        seq: ledger?.seq ?? 0,
-        rows: rows.map(
-          (r): LedgerRow => ({
-            memberId: r.member_id,
-            received: r.received,
-            deficit: r.deficit,
-            present: r.present,
-            lastAssignedSeq: r.last_assigned_seq,
-          }),
-        ),
-      },
-      presence: presence.map(
-        (p): MemberPresence => ({
-          memberId: p.member_id,
-          openDeals: p.open_deals,
-          statusEmoji: p.status_emoji,
-          statusText: p.status_text,
-          statusExpiresAt: p.status_expires_at,
-          awayUntil: p.away_until,
-          deactivated: p.deactivated,
-        }),
-      ),
-    },
-    ctx.ruleset,
+  if (deals.length === 0) return opened;
+  await run(
+    tx,
+    insertStageHistories(
+      deals.map((deal) => ({ dealId: deal.id, from: null, to: deal.stageId, cause: deal.rule })),
+      now,
+    ),
+  );
+  const assignments = await assignByLedger(tx, ctx, deals, now);
+  await storeAssignments(
+    tx,
+    ctx,
+    deals.map((deal, i) => ({ deal, result: assignments[i]! })),
+    false,
     now,
   );
-  await run(tx, saveLedger(deal.pipeline_id, result.ledger.seq, result.ledger.rows, now));
-  const outcome = result.outcome;
-  const owner = outcome.kind === 'member' || outcome.kind === 'fallback_owner' ? outcome.memberId : null;
-  const queue = outcome.kind === 'queue' ? outcome.queue : null;
-  await run(tx, setDealOwner(dealId, owner, queue, now));
   await run(
     tx,
-    insertAssignment({
-      dealId,
-      leadId: deal.lead_id,
-      pipelineId: deal.pipeline_id,
-      outcomeKind: outcome.kind,
-      memberId: owner,
-      queue,
-      strategy: result.strategy,
-      candidates: result.candidates,
-      explanation: explainAssignment(result),
-      cause: 'why' in outcome ? outcome.why : 'rotation',
-      rulesetVersion: ctx.ruleset.version,
-      seq: result.ledger.seq,
+    markLeadsRouted(
+      deals.map((deal, i) => ({ leadId: deal.lead_id, ownerMemberId: ownerOf(assignments[i]!) })),
       now,
-    }),
+    ),
   );
-  return result;
+  deals.forEach((deal, i) => opened.set(deal.lead_id, { dealId: deal.id, assignment: assignments[i]! }));
+  return opened;
+}
+
+function decisionRow(ctx: JobContext, leadId: number, decision: RoutingDecision): RoutingDecisionInsert {
+  return {
+    leadId,
+    kind: decision.kind,
+    pipelineId: 'pipelineId' in decision ? decision.pipelineId : null,
+    cause: 'cause' in decision ? decision.cause : null,
+    reasons: decision.reasons,
+    explanation: explainRouting(decision, ctx.ruleset),
+    rulesetVersion: ctx.ruleset.version,
+  };
 }

@@ -17,7 +17,8 @@ import type { RoutingDecision } from '../engine/routing.ts';
 import { memberById } from '../engine/team.ts';
 import { current, enqueueNotice, loadAlertViews, personOf, refreshAlertMessage } from './alerts.ts';
 import { defineJob, type JobContext } from './job.ts';
-import { assignDeal, routeLeadTo } from './routing-step.ts';
+import { assignDeal } from './assign-step.ts';
+import { routeLeadTo } from './routing-step.ts';
 import { kickSlackDelivery } from './slack-delivery.ts';
 
 /** The sweep's queue (scheduled every minute through job_slots). */

@@ -157,4 +157,33 @@ describe('routing and assignment inside event processing', () => {
     );
     expect(ledger[0].seq).toBe(12);
   });
+
+  it('counts the owners it just chose when one batch routes many leads past the members capacity', async () => {
+    const capped = testRuleset(
+      ROUTING_YAML.replace(
+        'assignment: { strategy: round_robin, members: [anna, ben, carla] }',
+        'assignment: { strategy: capacity, members: [anna, ben, carla], capacity: 2, fallback_queue: "#overflow" }',
+      ),
+    );
+    // An earlier batch gave Anna one open deal: she has room for one more.
+    await processEvents(await storeEvents(db, hotB2b('earlier@corp.example')), jobContext(db, capped, clock.now));
+    const { rows: before } = await db.pool.query('SELECT owner_member_id FROM deals');
+    expect(before).toEqual([{ owner_member_id: 'anna' }]);
+    const events = Array.from({ length: 8 }, (_, i) => hotB2b(`lead${i}@corp${i}.example`)).flat();
+    await processEvents(await storeEvents(db, events), jobContext(db, capped, clock.now));
+    const { rows } = await db.pool.query(
+      `SELECT coalesce(owner_member_id, owner_queue) AS owner, count(*)::int AS n FROM deals GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { owner: '#overflow', n: 3 },
+      { owner: 'anna', n: 2 },
+      { owner: 'ben', n: 2 },
+      { owner: 'carla', n: 2 },
+    ]);
+    const { rows: assignments } = await db.pool.query(
+      `SELECT seq, outcome_kind FROM assignments ORDER BY id`,
+    );
+    expect(assignments).toHaveLength(9);
+    expect(new Set(assignments.map((a) => a.outcome_kind))).toEqual(new Set(['member', 'queue']));
+  });
 });

@@ -26,49 +26,61 @@ export function selectRoutingLeads(ids: readonly number[]): Sql {
   };
 }
 
-export function insertDeal(deal: {
+export interface DealInsert {
   leadId: number;
   pipelineId: string;
   stageId: string;
   reasons: unknown;
   rulesetVersion: string;
-  now: Date;
-}): Sql {
+}
+
+/** Opens deals in their pipelines' first stage; a lead's existing open deal in a pipeline wins (no row returned). */
+export function insertDeals(deals: readonly DealInsert[], now: Date): Sql {
   return {
     text: `INSERT INTO deals (lead_id, pipeline_id, stage_id, routing_reasons, ruleset_version, created_at, stage_entered_at, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
+      SELECT u.lead_id, u.pipeline_id, u.stage_id, u.reasons, u.ruleset_version, $2, $2, $2
+      FROM jsonb_to_recordset($1::jsonb) AS u(lead_id bigint, pipeline_id text, stage_id text, reasons jsonb, ruleset_version text)
+      ORDER BY u.lead_id, u.pipeline_id
       ON CONFLICT (lead_id, pipeline_id) WHERE status = 'open' DO NOTHING
-      RETURNING id`,
+      RETURNING id, lead_id, pipeline_id`,
     values: [
-      deal.leadId,
-      deal.pipelineId,
-      deal.stageId,
-      JSON.stringify(deal.reasons),
-      deal.rulesetVersion,
-      deal.now,
+      JSON.stringify(
+        deals.map((d) => ({
+          lead_id: d.leadId,
+          pipeline_id: d.pipelineId,
+          stage_id: d.stageId,
+          reasons: d.reasons,
+          ruleset_version: d.rulesetVersion,
+        })),
+      ),
+      now,
     ],
   };
 }
 
-export function insertStageHistory(
-  dealId: number,
-  from: string | null,
-  to: string,
+export function insertStageHistories(
+  rows: readonly { dealId: number; from: string | null; to: string; cause: string }[],
   at: Date,
-  cause: string,
 ): Sql {
   return {
-    text: `INSERT INTO deal_stage_history (deal_id, from_stage, to_stage, entered_at, cause) VALUES ($1, $2, $3, $4, $5)`,
-    values: [dealId, from, to, at, cause],
+    text: `INSERT INTO deal_stage_history (deal_id, from_stage, to_stage, entered_at, cause)
+      SELECT u.deal_id, u.from_stage, u.to_stage, $2, u.cause
+      FROM jsonb_to_recordset($1::jsonb) AS u(deal_id bigint, from_stage text, to_stage text, cause text)`,
+    values: [
+      JSON.stringify(rows.map((r) => ({ deal_id: r.dealId, from_stage: r.from, to_stage: r.to, cause: r.cause }))),
+      at,
+    ],
   };
 }
 
-export function markLeadRouted(leadId: number, ownerMemberId: string | null, now: Date): Sql {
+/** Marks leads routed; an owner given replaces the lead's, none keeps it. Leads are updated in id order. */
+export function markLeadsRouted(rows: readonly { leadId: number; ownerMemberId: string | null }[], now: Date): Sql {
   return {
-    text: `UPDATE leads SET status = 'routed', owner_member_id = COALESCE($2, owner_member_id),
-        routed_at = COALESCE(routed_at, $3), updated_at = $3
-      WHERE id = $1`,
-    values: [leadId, ownerMemberId, now],
+    text: `UPDATE leads SET status = 'routed', owner_member_id = COALESCE(u.owner_member_id, leads.owner_member_id),
+        routed_at = COALESCE(leads.routed_at, $2), updated_at = $2
+      FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(lead_id bigint, owner_member_id text) ORDER BY lead_id) AS u
+      WHERE leads.id = u.lead_id`,
+    values: [JSON.stringify(rows.map((r) => ({ lead_id: r.leadId, owner_member_id: r.ownerMemberId }))), now],
   };
 }
 
@@ -79,7 +91,7 @@ export function markLeadStatus(leadId: number, status: 'pool' | 'conflict', now:
   };
 }
 
-export function insertRoutingDecision(row: {
+export interface RoutingDecisionInsert {
   leadId: number;
   kind: string;
   pipelineId: string | null;
@@ -87,20 +99,28 @@ export function insertRoutingDecision(row: {
   reasons: unknown;
   explanation: string[];
   rulesetVersion: string;
-  now: Date;
-}): Sql {
+}
+
+export function insertRoutingDecisions(rows: readonly RoutingDecisionInsert[], now: Date): Sql {
   return {
     text: `INSERT INTO routing_decisions (lead_id, kind, pipeline_id, cause, reasons, explanation, ruleset_version, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      SELECT u.lead_id, u.kind, u.pipeline_id, u.cause, u.reasons, ARRAY(SELECT jsonb_array_elements_text(u.explanation)),
+        u.ruleset_version, $2
+      FROM jsonb_to_recordset($1::jsonb)
+        AS u(lead_id bigint, kind text, pipeline_id text, cause text, reasons jsonb, explanation jsonb, ruleset_version text)`,
     values: [
-      row.leadId,
-      row.kind,
-      row.pipelineId,
-      row.cause,
-      JSON.stringify(row.reasons),
-      row.explanation,
-      row.rulesetVersion,
-      row.now,
+      JSON.stringify(
+        rows.map((r) => ({
+          lead_id: r.leadId,
+          kind: r.kind,
+          pipeline_id: r.pipelineId,
+          cause: r.cause,
+          reasons: r.reasons,
+          explanation: r.explanation,
+          ruleset_version: r.rulesetVersion,
+        })),
+      ),
+      now,
     ],
   };
 }
@@ -148,70 +168,81 @@ export interface DealForAssignment {
   region: string | null;
 }
 
-export function selectDealForAssignment(dealId: number): Sql {
+/** The deals to assign with their leads' territory facts, locked in id order. */
+export function lockDealsForAssignment(dealIds: readonly number[]): Sql {
   return {
     text: `SELECT d.id, d.lead_id, d.pipeline_id, l.country, l.region
-      FROM deals d JOIN leads l ON l.id = d.lead_id WHERE d.id = $1 FOR UPDATE OF d`,
-    values: [dealId],
+      FROM deals d JOIN leads l ON l.id = d.lead_id WHERE d.id = ANY($1::bigint[]) ORDER BY d.id FOR UPDATE OF d`,
+    values: [dealIds],
   };
 }
 
-/** Creates the pipeline's ledger on first use. */
-export function ensureLedger(pipelineId: string): Sql {
+/** Creates the pipelines' ledgers on first use. */
+export function ensureLedgers(pipelineIds: readonly string[]): Sql {
   return {
-    text: 'INSERT INTO assignment_ledgers (pipeline_id) VALUES ($1) ON CONFLICT DO NOTHING',
-    values: [pipelineId],
+    text: `INSERT INTO assignment_ledgers (pipeline_id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING`,
+    values: [pipelineIds],
   };
 }
 
-/** Locks the pipeline's ledger: one assignment at a time per pipeline, across all workers. */
-export function lockLedger(pipelineId: string): Sql {
+/**
+ * Locks the pipelines' ledgers in pipeline order (the lock follows the sort): one assignment at a
+ * time per pipeline across all workers, and two batches never wait on each other in a cycle.
+ */
+export function lockLedgers(pipelineIds: readonly string[]): Sql {
   return {
-    text: 'SELECT seq FROM assignment_ledgers WHERE pipeline_id = $1 FOR UPDATE',
-    values: [pipelineId],
+    text: 'SELECT pipeline_id, seq FROM assignment_ledgers WHERE pipeline_id = ANY($1::text[]) ORDER BY pipeline_id FOR UPDATE',
+    values: [pipelineIds],
   };
 }
 
-export function selectLedgerRows(pipelineId: string): Sql {
+export function selectLedgerRows(pipelineIds: readonly string[]): Sql {
   return {
-    text: `SELECT member_id, received, deficit, present, last_assigned_seq
-      FROM assignment_ledger_rows WHERE pipeline_id = $1 ORDER BY member_id`,
-    values: [pipelineId],
+    text: `SELECT pipeline_id, member_id, received, deficit, present, last_assigned_seq
+      FROM assignment_ledger_rows WHERE pipeline_id = ANY($1::text[]) ORDER BY pipeline_id, member_id`,
+    values: [pipelineIds],
   };
 }
 
-export function saveLedger(
-  pipelineId: string,
-  seq: number,
+export interface LedgerSave {
+  pipelineId: string;
+  seq: number;
   rows: readonly {
     memberId: string;
     received: number;
     deficit: number;
     present: boolean;
     lastAssignedSeq: number | null;
-  }[],
-  now: Date,
-): Sql {
+  }[];
+}
+
+/** Stores the ledgers' sequence numbers and every member row. */
+export function saveLedgers(ledgers: readonly LedgerSave[], now: Date): Sql {
   return {
     text: `WITH ledger AS (
-        UPDATE assignment_ledgers SET seq = $2, updated_at = $4 WHERE pipeline_id = $1
+        UPDATE assignment_ledgers l SET seq = u.seq, updated_at = $3
+        FROM jsonb_to_recordset($1::jsonb) AS u(pipeline_id text, seq bigint) WHERE l.pipeline_id = u.pipeline_id
       )
       INSERT INTO assignment_ledger_rows (pipeline_id, member_id, received, deficit, present, last_assigned_seq, updated_at)
-      SELECT $1, u.member_id, u.received, u.deficit, u.present, u.last_assigned_seq, $4
-      FROM jsonb_to_recordset($3::jsonb) AS u(member_id text, received int, deficit float8, present boolean, last_assigned_seq bigint)
+      SELECT u.pipeline_id, u.member_id, u.received, u.deficit, u.present, u.last_assigned_seq, $3
+      FROM jsonb_to_recordset($2::jsonb)
+        AS u(pipeline_id text, member_id text, received int, deficit float8, present boolean, last_assigned_seq bigint)
+      ORDER BY u.pipeline_id, u.member_id
       ON CONFLICT (pipeline_id, member_id) DO UPDATE SET received = EXCLUDED.received, deficit = EXCLUDED.deficit,
         present = EXCLUDED.present, last_assigned_seq = EXCLUDED.last_assigned_seq, updated_at = EXCLUDED.updated_at`,
     values: [
-      pipelineId,
-      seq,
+      JSON.stringify(ledgers.map((l) => ({ pipeline_id: l.pipelineId, seq: l.seq }))),
       JSON.stringify(
-        rows.map((r) => ({
-          member_id: r.memberId,
-          received: r.received,
-          deficit: r.deficit,
-          present: r.present,
-          last_assigned_seq: r.lastAssignedSeq,
-        })),
+        ledgers.flatMap((l) =>
+          l.rows.map((r) => ({
+            pipeline_id: l.pipelineId,
+            member_id: r.memberId,
+            received: r.received,
+            deficit: r.deficit,
+            present: r.present,
+            last_assigned_seq: r.lastAssignedSeq,
+          })),
+        ),
       ),
       now,
     ],
@@ -232,18 +263,33 @@ export function selectPresence(): Sql {
   };
 }
 
-export function setDealOwner(dealId: number, memberId: string | null, queue: string | null, now: Date): Sql {
+/**
+ * Gives deals their owner (or queue) and, with `leadOwners` (one row per lead), their leads too;
+ * routing passes none because it sets lead owners when it marks the leads routed.
+ */
+export function setDealOwners(
+  deals: readonly { dealId: number; memberId: string | null; queue: string | null }[],
+  leadOwners: readonly { leadId: number; memberId: string }[],
+  now: Date,
+): Sql {
   return {
     text: `WITH deal AS (
-        UPDATE deals SET owner_member_id = $2, owner_queue = $3, updated_at = $4 WHERE id = $1 RETURNING lead_id
+        UPDATE deals SET owner_member_id = u.member_id, owner_queue = u.queue, updated_at = $3
+        FROM (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(deal_id bigint, member_id text, queue text) ORDER BY deal_id) AS u
+        WHERE deals.id = u.deal_id
       )
-      UPDATE leads SET owner_member_id = COALESCE($2, leads.owner_member_id), updated_at = $4
-      FROM deal WHERE leads.id = deal.lead_id`,
-    values: [dealId, memberId, queue, now],
+      UPDATE leads SET owner_member_id = u.member_id, updated_at = $3
+      FROM (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(lead_id bigint, member_id text) ORDER BY lead_id) AS u
+      WHERE leads.id = u.lead_id`,
+    values: [
+      JSON.stringify(deals.map((r) => ({ deal_id: r.dealId, member_id: r.memberId, queue: r.queue }))),
+      JSON.stringify(leadOwners.map((r) => ({ lead_id: r.leadId, member_id: r.memberId }))),
+      now,
+    ],
   };
 }
 
-export function insertAssignment(row: {
+export interface AssignmentInsert {
   dealId: number;
   leadId: number;
   pipelineId: string;
@@ -256,26 +302,34 @@ export function insertAssignment(row: {
   cause: string;
   rulesetVersion: string;
   seq: number | null;
-  now: Date;
-}): Sql {
+}
+
+export function insertAssignments(rows: readonly AssignmentInsert[], now: Date): Sql {
   return {
     text: `INSERT INTO assignments (deal_id, lead_id, pipeline_id, outcome_kind, member_id, queue, strategy, candidates,
         explanation, cause, ruleset_version, seq, created_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      SELECT u.deal_id, u.lead_id, u.pipeline_id, u.outcome_kind, u.member_id, u.queue, u.strategy, u.candidates,
+        ARRAY(SELECT jsonb_array_elements_text(u.explanation)), u.cause, u.ruleset_version, u.seq, $2
+      FROM jsonb_to_recordset($1::jsonb) AS u(deal_id bigint, lead_id bigint, pipeline_id text, outcome_kind text,
+        member_id text, queue text, strategy text, candidates jsonb, explanation jsonb, cause text, ruleset_version text, seq bigint)`,
     values: [
-      row.dealId,
-      row.leadId,
-      row.pipelineId,
-      row.outcomeKind,
-      row.memberId,
-      row.queue,
-      row.strategy,
-      JSON.stringify(row.candidates),
-      row.explanation,
-      row.cause,
-      row.rulesetVersion,
-      row.seq,
-      row.now,
+      JSON.stringify(
+        rows.map((r) => ({
+          deal_id: r.dealId,
+          lead_id: r.leadId,
+          pipeline_id: r.pipelineId,
+          outcome_kind: r.outcomeKind,
+          member_id: r.memberId,
+          queue: r.queue,
+          strategy: r.strategy,
+          candidates: r.candidates,
+          explanation: r.explanation,
+          cause: r.cause,
+          ruleset_version: r.rulesetVersion,
+          seq: r.seq,
+        })),
+      ),
+      now,
     ],
   };
 }
