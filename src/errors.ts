@@ -22,7 +22,8 @@ export type ErrorCode =
   | 'not_found'
   | 'forbidden'
   | 'upstream_failed'
-  | 'upstream_rate_limited';
+  | 'upstream_rate_limited'
+  | 'automation_action_failed';
 
 export interface ErrorIssue {
   path: string;

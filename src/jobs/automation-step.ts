@@ -2,7 +2,8 @@ import { isConnectionError, type PoolClient, run } from '../db/pool.ts';
 import {
   type ActionInsert,
   type AutomationLeadRow,
-  finishAutomationAction,
+  type ActionFinish,
+  finishAutomationActions,
   insertAutomationActions,
   lockAutomationLeads,
 } from '../db/sql/automation.ts';
@@ -13,6 +14,7 @@ import {
   type TriggerInstance,
 } from '../engine/automation.ts';
 import type { DealView, LeadView } from '../engine/routing.ts';
+import { isLeadlineError, LeadlineError } from '../errors.ts';
 import { type Executed, execute } from './automation-actions.ts';
 import type { JobContext } from './job.ts';
 import { kickSlackDelivery } from './slack-delivery.ts';
@@ -83,16 +85,46 @@ export async function runAutomation(
   inputs: readonly AutomationInput[],
   now: Date,
 ): Promise<AutomationSummary> {
-  const summary = emptyAutomationSummary();
   const wanted = inputs.filter((input) => input.triggers.length > 0);
-  if (wanted.length === 0 || !ctx.ruleset.automation.some((rule) => rule.enabled)) return summary;
+  if (wanted.length === 0 || !ctx.ruleset.automation.some((rule) => rule.enabled)) {
+    return emptyAutomationSummary();
+  }
   const byLead = new Map<number, TriggerInstance[]>();
   for (const input of wanted)
     byLead.set(input.leadId, [...(byLead.get(input.leadId) ?? []), ...input.triggers]);
+  // Actions rarely fail, so the whole run first goes in ONE savepoint with bare actions (two
+  // statements per action fewer). The first failure rolls that back and the run starts over with a
+  // savepoint per action: same outcome as isolating every action, paid for only when one fails.
+  await tx.query('SAVEPOINT automation_run');
+  let summary: AutomationSummary;
+  try {
+    summary = await runTriggers(tx, ctx, byLead, now, false);
+    await tx.query('RELEASE SAVEPOINT automation_run');
+  } catch (err) {
+    // Only a failure met without a savepoint of its own starts the run over, isolated.
+    if (!isLeadlineError(err, 'automation_action_failed')) throw err;
+    await tx.query('ROLLBACK TO SAVEPOINT automation_run');
+    await tx.query('RELEASE SAVEPOINT automation_run');
+    summary = await runTriggers(tx, ctx, byLead, now, true);
+  }
+  // ctx.boss is absent where no queue runs (some tests); the outbox row waits for the next kick.
+  if (summary.notifications > 0 && ctx.boss !== undefined) await kickSlackDelivery(ctx.boss, { db: tx });
+  return summary;
+}
+
+async function runTriggers(
+  tx: PoolClient,
+  ctx: JobContext,
+  byLead: ReadonlyMap<number, readonly TriggerInstance[]>,
+  now: Date,
+  isolate: boolean,
+): Promise<AutomationSummary> {
+  const summary = emptyAutomationSummary();
   const leadIds = [...byLead.keys()].sort((a, b) => a - b);
   const dealIdsOf = (triggers: readonly TriggerInstance[]) =>
     triggers.flatMap((t) => ('dealId' in t ? [Number(t.dealId)] : []));
   const facts = await loadFacts(tx, leadIds, dealIdsOf([...byLead.values()].flat()));
+  const finishes: ActionFinish[] = [];
 
   for (const leadId of leadIds) {
     const triggers = byLead.get(leadId)!;
@@ -115,19 +147,21 @@ export async function runAutomation(
           summary.repeated += 1;
           continue;
         }
-        const outcome = await runInSavepoint(tx, ctx, action, now);
-        if (outcome === null) {
+        const key = { idempotencyKey: action.idempotencyKey, actionIndex: action.actionIndex };
+        const outcome = isolate ? await runInSavepoint(tx, ctx, action, now) : await runBare(tx, ctx, action, now);
+        if ('error' in outcome) {
           summary.failed += 1;
+          finishes.push({ ...key, outcome: { status: 'failed', error: outcome.error } });
         } else {
           summary.executed += 1;
           summary.notifications += outcome.enqueued ?? 0;
           if (outcome.changed) lead.dirty = true;
+          finishes.push({ ...key, outcome: { status: 'done', result: outcome.result } });
         }
       }
     }
   }
-  // ctx.boss is absent where no queue runs (some tests); the outbox row waits for the next kick.
-  if (summary.notifications > 0 && ctx.boss !== undefined) await kickSlackDelivery(ctx.boss, { db: tx });
+  if (finishes.length > 0) await run(tx, finishAutomationActions(finishes, now));
   return summary;
 }
 
@@ -235,29 +269,37 @@ function isTransient(err: unknown): boolean {
   return isConnectionError(err) || (typeof code === 'string' && TRANSIENT_CODES.has(code));
 }
 
+async function runBare(tx: PoolClient, ctx: JobContext, action: PlannedAction, now: Date): Promise<Executed> {
+  try {
+    return await execute(tx, ctx, action, now);
+  } catch (err) {
+    if (isTransient(err)) throw err;
+    throw new LeadlineError('automation_action_failed', err instanceof Error ? err.message : String(err), {
+      cause: err,
+    });
+  }
+}
+
 async function runInSavepoint(
   tx: PoolClient,
   ctx: JobContext,
   action: PlannedAction,
   now: Date,
-): Promise<Executed | null> {
-  const key = { idempotencyKey: action.idempotencyKey, actionIndex: action.actionIndex };
+): Promise<Executed | { error: string }> {
   await tx.query('SAVEPOINT automation_action');
   try {
     const outcome = await execute(tx, ctx, action, now);
     await tx.query('RELEASE SAVEPOINT automation_action');
-    await run(tx, finishAutomationAction(key, { status: 'done', result: outcome.result }, now));
     return outcome;
   } catch (err) {
     if (isTransient(err)) throw err;
     await tx.query('ROLLBACK TO SAVEPOINT automation_action');
     await tx.query('RELEASE SAVEPOINT automation_action');
     const error = err instanceof Error ? err.message : String(err);
-    await run(tx, finishAutomationAction(key, { status: 'failed', error }, now));
     ctx.log.warn(
       { actionKey: action.actionKey, type: action.action.type, error },
       'automation action failed',
     );
-    return null;
+    return { error };
   }
 }

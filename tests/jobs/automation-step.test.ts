@@ -447,6 +447,28 @@ describe('automation step', () => {
     expect(again).toMatchObject({ executed: 0, failed: 0, repeated: 4 });
   });
 
+  it('keeps what ran before a failing action exactly once when the run starts over isolated', async () => {
+    const leadId = await lead();
+    await deal(leadId);
+    // sync_moco succeeds before create_task fails: the optimistic run is rolled back and redone.
+    await db.pool.query('ALTER TABLE tasks ADD CONSTRAINT test_refuse_task CHECK (false) NOT VALID');
+    try {
+      const summary = await run([{ leadId, triggers: [on(leadId, 'content.downloaded')] }]);
+      expect(summary).toMatchObject({ planned: 4, executed: 3, failed: 1, notifications: 1 });
+    } finally {
+      await db.pool.query('ALTER TABLE tasks DROP CONSTRAINT test_refuse_task');
+    }
+    expect((await actions(leadId)).map((a) => [a.type, a.status])).toEqual([
+      ['sync_moco', 'done'],
+      ['create_task', 'failed'],
+      ['send_notification', 'done'],
+      ['update_field', 'done'],
+    ]);
+    expect(await query('SELECT count(*)::int AS n FROM moco_sync_requests')).toEqual([{ n: 1 }]);
+    expect(await query('SELECT count(*)::int AS n FROM slack_outbox')).toEqual([{ n: 1 }]);
+    expect(await query('SELECT count(*)::int AS n FROM tasks')).toEqual([{ n: 0 }]);
+  });
+
   it('runs without a queue to kick', async () => {
     const leadId = await lead();
     await deal(leadId);

@@ -110,20 +110,28 @@ export function insertAutomationActions(rows: readonly ActionInsert[], now: Date
 }
 
 /** Records how one action ended. */
-export function finishAutomationAction(
-  key: { idempotencyKey: string; actionIndex: number },
-  outcome: { status: 'done'; result: unknown } | { status: 'failed'; error: string },
-  now: Date,
-): Sql {
+export interface ActionFinish {
+  idempotencyKey: string;
+  actionIndex: number;
+  outcome: { status: 'done'; result: unknown } | { status: 'failed'; error: string };
+}
+
+/** Records how recorded actions ended, all in one statement. */
+export function finishAutomationActions(rows: readonly ActionFinish[], now: Date): Sql {
   return {
-    text: `UPDATE automation_actions SET status = $3, result = $4::jsonb, error = $5, done_at = $6
-      WHERE idempotency_key = $1 AND action_index = $2`,
+    text: `UPDATE automation_actions a SET status = u.status, result = u.result, error = u.error, done_at = $2
+      FROM jsonb_to_recordset($1::jsonb) AS u(idempotency_key text, action_index int, status text, result jsonb, error text)
+      WHERE a.idempotency_key = u.idempotency_key AND a.action_index = u.action_index`,
     values: [
-      key.idempotencyKey,
-      key.actionIndex,
-      outcome.status,
-      outcome.status === 'done' ? JSON.stringify(outcome.result ?? null) : null,
-      outcome.status === 'failed' ? outcome.error : null,
+      JSON.stringify(
+        rows.map((r) => ({
+          idempotency_key: r.idempotencyKey,
+          action_index: r.actionIndex,
+          status: r.outcome.status,
+          result: r.outcome.status === 'done' ? (r.outcome.result ?? null) : null,
+          error: r.outcome.status === 'failed' ? r.outcome.error : null,
+        })),
+      ),
       now,
     ],
   };
