@@ -77,7 +77,14 @@ async function ownerOf(tx: PoolClient, ctx: JobContext, action: PlannedAction): 
  * @example
  * const outcome = await execute(tx, ctx, action, now); // { result: { dealId: 7, from: 'new', to: 'qualified' }, changed: true }
  */
-export async function execute(tx: PoolClient, ctx: JobContext, action: PlannedAction, now: Date): Promise<Executed> {
+export async function execute(
+  tx: PoolClient,
+  ctx: JobContext,
+  action: PlannedAction,
+  now: Date,
+  /** The lead's row, already locked by the caller and unchanged since: saves reading it again. */
+  knownLead?: NotificationLeadRow,
+): Promise<Executed> {
   const a = action.action;
   const leadId = Number(action.leadId);
   const dealId = action.dealId === null ? null : Number(action.dealId);
@@ -143,7 +150,7 @@ export async function execute(tx: PoolClient, ctx: JobContext, action: PlannedAc
       } else {
         recipients.push({ channel: a.channel, key: base });
       }
-      const [lead] = await run<AutomationLeadRow>(tx, lockAutomationLeads([leadId], []));
+      const lead = knownLead ?? (await run<AutomationLeadRow>(tx, lockAutomationLeads([leadId], [])))[0];
       if (lead === undefined) throw new Error(`lead ${leadId} no longer exists`);
       const payload = renderNotification({
         template: a.template,

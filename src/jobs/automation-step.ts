@@ -50,6 +50,8 @@ export function emptyAutomationSummary(): AutomationSummary {
 }
 
 interface LeadFacts {
+  /** The lead's row as loaded (locked): what notifications show while no action changed it. */
+  row: AutomationLeadRow;
   view: LeadView;
   /** Open deals (most recent first) and the closed deals deal triggers named, by id. */
   deals: Map<number, DealView>;
@@ -62,11 +64,12 @@ const TRANSIENT_CODES = new Set(['40001', '40P01', '57014', '55P03', '25P02']);
 
 /**
  * Runs the automation rules the given triggers fire, inside the caller's transaction (the
- * processing job's, or one upkeep chunk's). Per lead, in lead-id order, per trigger in the given
- * order: plan with the engine, record every planned and skipped action in `automation_actions`
- * (`ON CONFLICT DO NOTHING`), and execute only the actions recorded now, so a retried job or a second
- * worker repeats nothing. Each action runs in its own savepoint: a failure is recorded as `failed`
- * with its error and the remaining actions and rules still run. Failed actions are not retried.
+ * processing job's, or one upkeep chunk's). Per lead in the given trigger order (leads in id order,
+ * a round of one trigger per lead at a time): plan with the engine, record every planned and skipped
+ * action in `automation_actions` (`ON CONFLICT DO NOTHING`), and execute only the actions recorded
+ * now, so a retried job or a second worker repeats nothing. An action that fails is recorded as
+ * `failed` with its error and the remaining actions and rules still run (as if each action had its
+ * own savepoint). Failed actions are not retried.
  *
  * The deal a trigger is about: the trigger's own deal for deal triggers (even when closed), else the
  * lead's most recently opened open deal, else none (deal conditions then see missing fields). Facts
@@ -121,25 +124,41 @@ async function runTriggers(
 ): Promise<AutomationSummary> {
   const summary = emptyAutomationSummary();
   const leadIds = [...byLead.keys()].sort((a, b) => a - b);
-  const dealIdsOf = (triggers: readonly TriggerInstance[]) =>
-    triggers.flatMap((t) => ('dealId' in t ? [Number(t.dealId)] : []));
-  const facts = await loadFacts(tx, leadIds, dealIdsOf([...byLead.values()].flat()));
+  const dealIdsOf = (ids: readonly number[]) =>
+    ids.flatMap((id) => byLead.get(id)!).flatMap((t) => ('dealId' in t ? [Number(t.dealId)] : []));
+  const facts = await loadFacts(tx, leadIds, dealIdsOf(leadIds));
   const finishes: ActionFinish[] = [];
 
-  for (const leadId of leadIds) {
-    const triggers = byLead.get(leadId)!;
-    for (const trigger of triggers) {
-      let lead = facts.get(leadId);
-      if (lead === undefined) break;
-      if (lead.dirty) {
-        const fresh = (await loadFacts(tx, [leadId], dealIdsOf(triggers))).get(leadId);
-        if (fresh === undefined) break;
-        facts.set(leadId, fresh);
-        lead = fresh;
+  // Round r takes every lead's r-th trigger, so recording plans and reloading facts cost one
+  // statement per round instead of one per trigger. Per lead the order is the given one, and a
+  // trigger still sees what the actions of the lead's earlier triggers changed.
+  for (let round = 0; ; round += 1) {
+    const active = leadIds.filter((id) => byLead.get(id)!.length > round && facts.has(id));
+    if (active.length === 0) break;
+    const stale = active.filter((id) => facts.get(id)!.dirty);
+    if (stale.length > 0) {
+      const fresh = await loadFacts(tx, stale, dealIdsOf(stale));
+      // A lead that no longer exists fires nothing more.
+      for (const id of stale) {
+        const lead = fresh.get(id);
+        if (lead === undefined) facts.delete(id);
+        else facts.set(id, lead);
       }
+    }
+    const plans: { lead: LeadFacts; plan: AutomationPlan }[] = [];
+    for (const id of active) {
+      const lead = facts.get(id);
+      if (lead === undefined) continue;
+      const trigger = byLead.get(id)![round]!;
       const plan = planAutomation(ctx.ruleset, trigger, lead.view, dealFor(trigger, lead), now);
-      if (plan.actions.length + plan.skipped.length === 0) continue;
-      const recorded = await record(tx, plan, now);
+      if (plan.actions.length + plan.skipped.length > 0) plans.push({ lead, plan });
+    }
+    const recorded = await record(
+      tx,
+      plans.map(({ plan }) => plan),
+      now,
+    );
+    for (const { lead, plan } of plans) {
       summary.planned += plan.actions.length;
       summary.skipped += plan.skipped.filter((a) => recorded.has(a.actionKey)).length;
       for (const action of plan.actions) {
@@ -148,7 +167,11 @@ async function runTriggers(
           continue;
         }
         const key = { idempotencyKey: action.idempotencyKey, actionIndex: action.actionIndex };
-        const outcome = isolate ? await runInSavepoint(tx, ctx, action, now) : await runBare(tx, ctx, action, now);
+        // The lead row loaded for planning is locked and still current unless an action changed it.
+        const known = lead.dirty ? undefined : lead.row;
+        const outcome = isolate
+          ? await runInSavepoint(tx, ctx, action, now, known)
+          : await runBare(tx, ctx, action, now, known);
         if ('error' in outcome) {
           summary.failed += 1;
           finishes.push({ ...key, outcome: { status: 'failed', error: outcome.error } });
@@ -175,7 +198,7 @@ async function loadFacts(
   for (const row of rows) {
     let lead = facts.get(row.id);
     if (lead === undefined) {
-      lead = { view: leadView(row), deals: new Map(), dirty: false };
+      lead = { row, view: leadView(row), deals: new Map(), dirty: false };
       facts.set(row.id, lead);
     }
     if (row.d_id === null) continue;
@@ -238,8 +261,9 @@ function dealFor(trigger: TriggerInstance, lead: LeadFacts): DealView | null {
   return [...lead.deals.values()].find((deal) => deal.status === 'open') ?? null;
 }
 
-/** Records the plan; returns the action keys recorded now (the only ones that may run). */
-async function record(tx: PoolClient, plan: AutomationPlan, now: Date): Promise<Set<string>> {
+/** Records the plans; returns the action keys recorded now (the only ones that may run). */
+async function record(tx: PoolClient, plans: readonly AutomationPlan[], now: Date): Promise<Set<string>> {
+  if (plans.length === 0) return new Set();
   const row = (a: PlannedAction, status: ActionInsert['status'], result: unknown): ActionInsert => ({
     idempotencyKey: a.idempotencyKey,
     actionIndex: a.actionIndex,
@@ -253,10 +277,10 @@ async function record(tx: PoolClient, plan: AutomationPlan, now: Date): Promise<
     result,
     rulesetVersion: a.rulesetVersion,
   });
-  const rows = [
+  const rows = plans.flatMap((plan) => [
     ...plan.actions.map((a) => row(a, 'pending', null)),
     ...plan.skipped.map((a) => row(a, 'skipped', { skipped: a.reason })),
-  ];
+  ]);
   const inserted = await run<{ idempotency_key: string; action_index: number }>(
     tx,
     insertAutomationActions(rows, now),
@@ -269,9 +293,15 @@ function isTransient(err: unknown): boolean {
   return isConnectionError(err) || (typeof code === 'string' && TRANSIENT_CODES.has(code));
 }
 
-async function runBare(tx: PoolClient, ctx: JobContext, action: PlannedAction, now: Date): Promise<Executed> {
+async function runBare(
+  tx: PoolClient,
+  ctx: JobContext,
+  action: PlannedAction,
+  now: Date,
+  known: AutomationLeadRow | undefined,
+): Promise<Executed> {
   try {
-    return await execute(tx, ctx, action, now);
+    return await execute(tx, ctx, action, now, known);
   } catch (err) {
     if (isTransient(err)) throw err;
     throw new LeadlineError('automation_action_failed', err instanceof Error ? err.message : String(err), {
@@ -285,10 +315,11 @@ async function runInSavepoint(
   ctx: JobContext,
   action: PlannedAction,
   now: Date,
+  known: AutomationLeadRow | undefined,
 ): Promise<Executed | { error: string }> {
   await tx.query('SAVEPOINT automation_action');
   try {
-    const outcome = await execute(tx, ctx, action, now);
+    const outcome = await execute(tx, ctx, action, now, known);
     await tx.query('RELEASE SAVEPOINT automation_action');
     return outcome;
   } catch (err) {
