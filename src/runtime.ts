@@ -15,7 +15,9 @@ import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from 
 import { migrate } from './db/migrate.ts';
 import { createPool, type Pool, run } from './db/pool.ts';
 import { recordRuleset } from './db/sql/rulesets.ts';
+import type { LeadlineEvent } from './engine/event.ts';
 import type { Ruleset } from './engine/ruleset.ts';
+import { isUrgentEvent } from './engine/urgency.ts';
 import { createApp } from './http/app.ts';
 import { resolveSources } from './http/sources.ts';
 import { type Boss, startBoss } from './jobs/boss.ts';
@@ -136,7 +138,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let shuttingDown = false;
     let serverUrl: string | null = null;
     if (config.role !== 'worker') {
-      const intake = new IntakeWriter(pool, boss);
+      // CSV rows are history being loaded, never a reason to jump the queue.
+      const intake = new IntakeWriter(pool, boss, {
+        urgent: (item) => item.scheme !== 'csv' && isUrgentEvent(item.event as LeadlineEvent, ruleset, now()),
+      });
       const sources = resolveSources(ruleset, options.env ?? process.env);
       const missing = [...sources.values()]
         .filter((s) => s.secret === null)

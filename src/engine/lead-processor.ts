@@ -125,7 +125,8 @@ export function eventDayKeys(
   return [...days].sort();
 }
 
-function leadFacts(email: string | null, profile: LeadProfile): LeadFacts {
+/** The lead facts rules read, from what is known of the lead. */
+export function leadFacts(email: string | null, profile: LeadProfile): LeadFacts {
   const domain = emailDomain(email);
   return { email, emailDomain: domain, freeMail: domain === null ? null : isFreeMailDomain(domain), profile };
 }

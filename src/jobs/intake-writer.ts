@@ -4,7 +4,7 @@ import { run, withTransaction } from '../db/pool.ts';
 import { type IntakeRowInput, insertIntakeRows, selectIntakeIds } from '../db/sql/intake.ts';
 import type { Boss } from './boss.ts';
 import { inTransaction } from './boss.ts';
-import { PROCESS_EVENTS_QUEUE } from './queues.ts';
+import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from './queues.ts';
 
 const MIN_ROWS_FOR_PARALLEL_COMMIT = 32;
 
@@ -33,6 +33,8 @@ export interface IntakeWriterOptions {
   maxBatchRows?: number;
   /** Commits in flight at once; requests arriving meanwhile wait and share the next commit. */
   maxInFlight?: number;
+  /** Events to process in the urgent lane (see `isUrgentEvent`); none by default. */
+  urgent?: (item: IntakeItem) => boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export class IntakeWriter {
   readonly #boss: Boss;
   readonly #maxBatchRows: number;
   readonly #maxInFlight: number;
+  readonly #urgent: (item: IntakeItem) => boolean;
   #pending: PendingRequest[] = [];
   #inFlight = 0;
   #idle: (() => void)[] = [];
@@ -58,6 +61,7 @@ export class IntakeWriter {
     this.#boss = boss;
     this.#maxBatchRows = options.maxBatchRows ?? 5_000;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#urgent = options.urgent ?? (() => false);
   }
 
   /** Stores `items` (one request's events) and resolves with one outcome per item, in order. */
@@ -140,6 +144,7 @@ export class IntakeWriter {
     }
     // Key order, so two commits holding overlapping keys never wait on each other in a cycle.
     rows.sort((a, b) => (a.source === b.source ? cmp(a.externalId, b.externalId) : cmp(a.source, b.source)));
+    const rowById = new Map(rows.map((row) => [row.id, row]));
     const stored = await withTransaction(this.#pool, async (tx) => {
       const inserted = await run<{ id: string; source: string; external_id: string }>(
         tx,
@@ -151,13 +156,15 @@ export class IntakeWriter {
         known.length === 0
           ? []
           : await run<{ id: string; source: string; external_id: string }>(tx, selectIntakeIds(known));
-      if (inserted.length > 0) {
-        await this.#boss.insert(
-          PROCESS_EVENTS_QUEUE,
-          inserted.map((r) => ({ id: r.id, data: { eventId: r.id } })),
-          { db: inTransaction(tx) },
-        );
+      const lanes = new Map<string, { id: string; data: { eventId: string } }[]>();
+      for (const r of inserted) {
+        const row = rowById.get(r.id)!;
+        const queue = this.#urgent(row) ? PROCESS_URGENT_EVENTS_QUEUE : PROCESS_EVENTS_QUEUE;
+        const jobs = lanes.get(queue) ?? [];
+        jobs.push({ id: r.id, data: { eventId: r.id } });
+        lanes.set(queue, jobs);
       }
+      for (const [queue, jobs] of lanes) await this.#boss.insert(queue, jobs, { db: inTransaction(tx) });
       return { insertedIds, existing };
     });
     const idByKey = new Map(stored.existing.map((r) => [keyOf(r.source, r.external_id), r.id]));

@@ -12,7 +12,7 @@ import { identifyLeads } from './identify.ts';
 import { defineJob, type JobContext } from './job.ts';
 import { followUpScoredLeads, type ScoredLead } from './lead-follow-up.ts';
 import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
-import { PROCESS_EVENTS_QUEUE } from './queues.ts';
+import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from './queues.ts';
 import { routeAfterScoring } from './routing-step.ts';
 
 export interface ProcessSummary {
@@ -107,18 +107,35 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
   });
 }
 
+const eventJobPayload = z.object({ eventId: z.uuid() });
+const eventJobQueue = { retryLimit: 10, retryDelay: 1, retryBackoff: true, retryDelayMax: 300, notify: true };
+
+async function processEventJobs(jobs: readonly { data: { eventId: string } }[], ctx: JobContext): Promise<void> {
+  const summary = await processEvents(
+    jobs.map((job) => job.data.eventId),
+    ctx,
+  );
+  ctx.metrics.eventsProcessed.inc(summary.events);
+  ctx.metrics.leadsCreated.inc(summary.created);
+  if (summary.events > 0) ctx.log.debug({ ...summary }, 'events processed');
+}
+
 export const processEventsJob = defineJob({
   name: PROCESS_EVENTS_QUEUE,
-  payload: z.object({ eventId: z.uuid() }),
-  queue: { retryLimit: 10, retryDelay: 1, retryBackoff: true, retryDelayMax: 300, notify: true },
+  payload: eventJobPayload,
+  queue: eventJobQueue,
   work: { batchSize: 200, localConcurrency: 2, pollingIntervalSeconds: 2, burstWhenBatchFull: true },
-  handler: async (jobs, ctx) => {
-    const summary = await processEvents(
-      jobs.map((job) => job.data.eventId),
-      ctx,
-    );
-    ctx.metrics.eventsProcessed.inc(summary.events);
-    ctx.metrics.leadsCreated.inc(summary.created);
-    if (summary.events > 0) ctx.log.debug({ ...summary }, 'events processed');
-  },
+  handler: processEventJobs,
+});
+
+/**
+ * The urgent lane: events intake judged able to alert a rep on their own. Small batches and a
+ * worker of their own keep a demo request from waiting behind a large batch of ordinary events.
+ */
+export const processUrgentEventsJob = defineJob({
+  name: PROCESS_URGENT_EVENTS_QUEUE,
+  payload: eventJobPayload,
+  queue: eventJobQueue,
+  work: { batchSize: 20, localConcurrency: 1, pollingIntervalSeconds: 2 },
+  handler: processEventJobs,
 });

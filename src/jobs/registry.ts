@@ -6,7 +6,7 @@ import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
 import { digestJob } from './digest.ts';
 import type { JobContext, JobDefinition, JobInput } from './job.ts';
-import { processEventsJob } from './process-events.ts';
+import { processEventsJob, processUrgentEventsJob } from './process-events.ts';
 import { slaSweepJob } from './sla.ts';
 import { createSlackDeliveryJob } from './slack-delivery.ts';
 import { upkeepJob } from './upkeep.ts';
@@ -29,7 +29,7 @@ const NO_SLACK: SlackApi = {
  * the outbox until a process with a token delivers them.
  */
 export function leadlineJobs(slack: SlackApi | null, classifier: IntentClassifier | null = null): AnyJob[] {
-  const jobs: AnyJob[] = [processEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob];
+  const jobs: AnyJob[] = [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob];
   if (slack !== null) jobs.push(createSlackDeliveryJob(slack));
   if (classifier !== null) jobs.push(createClassifyTextJob(classifier));
   return jobs;
@@ -38,7 +38,7 @@ export function leadlineJobs(slack: SlackApi | null, classifier: IntentClassifie
 /** Creates every queue (idempotent), so any role can enqueue before a worker ever ran. */
 export async function createQueues(boss: Boss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
-  for (const job of [processEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK), createClassifyTextJob(NO_CLASSIFIER)]) {
+  for (const job of [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK), createClassifyTextJob(NO_CLASSIFIER)]) {
     if (!existing.has(job.name)) await boss.createQueue(job.name, job.queue);
   }
 }

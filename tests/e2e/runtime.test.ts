@@ -74,6 +74,15 @@ describe('Leadline end to end (HTTP server + workers on one database)', () => {
       return rows[0]?.score === 40 ? rows[0] : undefined;
     });
     expect(lead).toEqual({ score: 40, grade: 'C', primary_intent: 'b2b', first_name: 'Eve' });
+    // The demo request can alert on its own: it went down the urgent lane, the page view did not.
+    const { rows: lanes } = await db.pool.query(
+      `SELECT e.external_id, j.name FROM pgboss.job j JOIN intake_events e ON e.id::text = j.data->>'eventId'
+       WHERE e.external_id LIKE 'e2e-%' ORDER BY e.external_id`,
+    );
+    expect(lanes).toEqual([
+      { external_id: 'e2e-1', name: 'process-events-urgent' },
+      { external_id: 'e2e-2', name: 'process-events' },
+    ]);
   });
 
   it('counts webhooks and processed events on /metrics', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { signalWeightAt, summarizeIntent } from '../../src/engine/intent.ts';
+import { isUrgentEvent } from '../../src/engine/urgency.ts';
 import {
   emptyLeadState,
   explainLead,
@@ -168,5 +169,33 @@ describe('intent through the lead processor', () => {
     ]);
     expect(outcome.intentWeights).toEqual({ research: 30, b2b: 0, co_creation: 30 });
     expect(outcome.signalsActiveUntil).toEqual(at(100 * HOUR));
+  });
+});
+
+describe('urgent events', () => {
+  const demo = (occurredAt: Date, email = 'jane@lab.example.org') =>
+    storedEvent({ type: 'form.submitted', metadata: { form_type: 'demo' }, occurredAt, lead: { email } });
+
+  it('sends a fresh demo request down the urgent lane and ordinary traffic not', () => {
+    expect(isUrgentEvent(demo(T0), ruleset, at(HOUR))).toBe(true);
+    expect(isUrgentEvent(storedEvent({ type: 'content.downloaded' }), ruleset, T0)).toBe(false);
+    expect(isUrgentEvent(storedEvent({ type: 'form.submitted', metadata: { form_type: 'contact' } }), ruleset, T0)).toBe(
+      false,
+    );
+  });
+
+  it('leaves a demo request replayed after its signal decayed in the ordinary lane', () => {
+    expect(isUrgentEvent(demo(T0), ruleset, at(10 * HOUR))).toBe(false);
+  });
+
+  it('judges conditions on the lead from what the event says about it', () => {
+    const workOnly = rules(`
+intent:
+  intents: [b2b]
+  rules:
+    - { id: demo, event: form.submitted, when: [{ field: lead.free_mail, op: equals, value: false }], intent: b2b, signal: DEMO, weight: 10, tier: CRITICAL, decay_hours: 10 }
+`);
+    expect(isUrgentEvent(demo(T0, 'buyer@pharma.example'), workOnly, T0)).toBe(true);
+    expect(isUrgentEvent(demo(T0, 'someone@gmail.com'), workOnly, T0)).toBe(false);
   });
 });
