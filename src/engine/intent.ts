@@ -65,6 +65,22 @@ export function signalWeightAt(
   return signal.weight * Math.max(0, 1 - ageHours / signal.decayHours);
 }
 
+/**
+ * When the last of these signals has fully decayed (null without signals): until then a lead's
+ * intent may still shift, so the decay job keeps revisiting it.
+ *
+ * @example
+ * signalsActiveUntil([{ occurredAt: new Date('2025-03-01T00:00:00Z'), decayHours: 48, … }]) // 2025-03-03T00:00:00Z
+ */
+export function signalsActiveUntil(signals: readonly Pick<SignalRow, 'occurredAt' | 'decayHours'>[]): Date | null {
+  let found: Date | null = null;
+  for (const signal of signals) {
+    const end = new Date(signal.occurredAt.getTime() + signal.decayHours * HOUR_MS);
+    if (found === null || end > found) found = end;
+  }
+  return found;
+}
+
 /** Signals that still carry weight at `now`; fully decayed ones drop out of the lead's state. */
 export function liveSignals(signals: readonly SignalRow[], now: Date): SignalRow[] {
   return signals.filter((signal) => signalWeightAt(signal, now) > 0);

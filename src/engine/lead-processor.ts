@@ -1,8 +1,16 @@
 import type { EventContext, LeadFacts } from './conditions.ts';
 import type { LeadlineEvent, LeadProfile } from './event.ts';
-import { type Grade, gradeFor, reachedThresholds, thresholdCrossings } from './grade.ts';
+import { type Grade, gradeFor, reachedThresholds } from './grade.ts';
 import { emailDomain, isFreeMailDomain, mergeProfile, normalizeEmail } from './identity.ts';
-import { detectSignals, liveSignals, type SignalRow, signalWeightAt, summarizeIntent } from './intent.ts';
+import { type LeadChange, summaryChanges } from './lead-changes.ts';
+import {
+  detectSignals,
+  liveSignals,
+  type SignalRow,
+  signalsActiveUntil,
+  signalWeightAt,
+  summarizeIntent,
+} from './intent.ts';
 import type { Ruleset } from './ruleset.ts';
 import { type AwardLedger, dayKey, isRowActive, type ScoreRow, scoreAt, scoreEvent } from './scoring.ts';
 
@@ -41,11 +49,7 @@ export interface LeadState {
   appliedEventIds: string[];
 }
 
-export type LeadChange =
-  | { kind: 'threshold_crossed'; threshold: string; direction: 'up' | 'down'; score: number }
-  | { kind: 'grade_changed'; from: Grade; to: Grade }
-  | { kind: 'intent_changed'; from: string | null; to: string | null; confidence: number }
-  | { kind: 'critical_signal'; ruleId: string; signal: string; intent: string; eventId: string };
+export type { LeadChange } from './lead-changes.ts';
 
 export interface SkippedEvent {
   eventId: string;
@@ -173,17 +177,9 @@ function applyEvent(working: Working, event: StoredEvent, at: Date, ruleset: Rul
   return { rows: scored.rows, signals };
 }
 
-const HOUR_MS = 60 * 60 * 1000;
-
 function earliest(dates: readonly (Date | null)[]): Date | null {
   let found: Date | null = null;
   for (const date of dates) if (date !== null && (found === null || date < found)) found = date;
-  return found;
-}
-
-function latest(dates: readonly Date[]): Date | null {
-  let found: Date | null = null;
-  for (const date of dates) if (found === null || date > found) found = date;
   return found;
 }
 
@@ -225,16 +221,13 @@ function finalize(
       intent: signal.intent,
       eventId: signal.eventId,
     }));
-  changes.push(...thresholdCrossings(before.thresholds, thresholds, ruleset.thresholds, score));
-  if (grade !== before.grade) changes.push({ kind: 'grade_changed', from: before.grade, to: grade });
-  if (intent.primary !== before.primaryIntent) {
-    changes.push({
-      kind: 'intent_changed',
-      from: before.primaryIntent,
-      to: intent.primary,
-      confidence: intent.confidence,
-    });
-  }
+  changes.push(
+    ...summaryChanges(
+      before,
+      { score, grade, thresholds, primaryIntent: intent.primary, intentConfidence: intent.confidence },
+      ruleset,
+    ),
+  );
 
   return {
     state: {
@@ -261,7 +254,7 @@ function finalize(
     rulesetVersion: ruleset.version,
     intentWeights: Object.fromEntries(intent.weights.map((entry) => [entry.intent, entry.weight])),
     scoreExpiresAt: earliest(activeScoreRows.map((row) => row.expiresAt)),
-    signalsActiveUntil: latest(signals.map((s) => new Date(s.occurredAt.getTime() + s.decayHours * HOUR_MS))),
+    signalsActiveUntil: signalsActiveUntil(signals),
   };
 }
 
