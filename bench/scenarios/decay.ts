@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
-import { runDecay } from '../../src/jobs/decay.ts';
+import { DECAY_CHUNK_SIZE, runDecay } from '../../src/jobs/decay.ts';
 import type { JobContext } from '../../src/jobs/job.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { BenchContext, Scenario, ScenarioResult } from '../context.ts';
@@ -129,7 +129,7 @@ export const decay: Scenario = {
       if (busy.failures > 0) throw new Error(`busy probe failures: ${busy.firstFailure}`);
       const dueLeads = due.rows[0]?.n ?? 0;
       // Aborted runs report how long the whole run would take at the pace they reached.
-      const leadsDone = summary?.leads ?? Math.max(0, chunks - 1) * 2_000;
+      const leadsDone = summary?.leads ?? Math.max(0, chunks - 1) * DECAY_CHUNK_SIZE;
       const figure = summary === null ? (decaySeconds * dueLeads) / Math.max(1, leadsDone) : decaySeconds;
       const p99Ratio = busy.latency.p99 / idle.latency.p99;
       ctx.progress(
