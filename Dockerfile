@@ -6,7 +6,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts=false && npm cache clean --force
 
 FROM node:24-slim AS runtime
-ENV NODE_ENV=production LEADLINE_DATA_DIR=/data PORT=3000
+ENV NODE_ENV=production LEADLINE_DATA_DIR=/data PORT=3000 NODE_COMPILE_CACHE=/app/.compile-cache
 WORKDIR /app
 RUN groupadd --system leadline && useradd --system --gid leadline --home /app leadline \
   && mkdir -p /data && chown leadline:leadline /data
@@ -16,9 +16,18 @@ COPY src ./src
 COPY migrations ./migrations
 COPY rules ./rules
 COPY manifest.yml* ./
+# Node's compile cache, filled once here, keeps every module's type-stripped text, so containers
+# start without loading Node's TypeScript stripper (~20 MB resident). The run stops at the
+# configuration check (an invalid role), after every module has loaded. V8 uses a cache only under
+# the flags it was made with: keep these the same as in CMD.
+RUN LEADLINE_ROLE=compile-cache-warm-up node --max-semi-space-size=16 --heap-growing-percent=50 src/main.ts \
+    >/dev/null 2>&1; test -n "$(ls -A /app/.compile-cache)" && chown -R leadline:leadline /app/.compile-cache
 USER leadline
 EXPOSE 3000
 VOLUME ["/data"]
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "src/main.ts"]
+# The V8 flags keep the heap near what Leadline uses (README, "Running in production"): a 32 MB young
+# generation instead of one sized from the machine's memory, and a full GC once the old generation
+# grows by half instead of letting it reach up to four times the live heap.
+CMD ["node", "--max-semi-space-size=16", "--heap-growing-percent=50", "src/main.ts"]

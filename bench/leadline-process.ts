@@ -47,7 +47,9 @@ export async function startScriptFlags(): Promise<string[]> {
   if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts') {
     throw new Error(`package.json start script is not "node <flags> src/main.ts": ${script}`);
   }
-  return words.slice(1, -1);
+  // `--import ./src/compile-cache.js` is relative to the package root, where npm runs scripts.
+  const fromRoot = (file: string) => fileURLToPath(new URL(`../${file}`, import.meta.url));
+  return words.slice(1, -1).map((word) => (word.startsWith('./') ? fromRoot(word) : word));
 }
 
 const kb = /^(\w+):\s+(\d+) kB$/;
@@ -95,6 +97,15 @@ export async function startLeadlineProcess(options: {
       (entry): entry is [string, string] => entry[1] !== undefined && !OWNED.test(entry[0]),
     ),
   );
+  // Measured warm, as the Docker image starts (its compile cache is filled at build time) and as
+  // every `npm start` after the first: the same command once, stopped by an invalid role at the
+  // configuration check, after every module has loaded, fills the cache (src/compile-cache.js).
+  const warm = spawn(process.execPath, [...flags, MAIN], {
+    cwd: options.cwd,
+    env: { ...inherited, LEADLINE_ROLE: 'compile-cache-warm-up' },
+    stdio: 'ignore',
+  });
+  await new Promise((resolve) => warm.once('exit', resolve));
   const log = await open(options.logFile, 'a');
   const child = spawn(process.execPath, [...flags, MAIN], {
     cwd: options.cwd,
@@ -122,7 +133,8 @@ export async function startLeadlineProcess(options: {
       resolve(code);
     }),
   );
-  const command = `node ${[...flags, 'src/main.ts'].join(' ')} (LEADLINE_ROLE=${options.role})`;
+  const root = fileURLToPath(new URL('../', import.meta.url));
+  const command = `node ${[...flags, 'src/main.ts'].join(' ').replaceAll(root, './')} (LEADLINE_ROLE=${options.role})`;
 
   // The listening line carries the port the kernel picked (PORT=0).
   const deadline = performance.now() + START_TIMEOUT_MS;

@@ -1,3 +1,4 @@
+import { flushCompileCache } from 'node:module';
 import { loadConfig, loadDotEnv } from './config.ts';
 import { isLeadlineError } from './errors.ts';
 import { createLogger } from './log.ts';
@@ -38,6 +39,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
 
   runtime = await startRuntime({ config, ruleset, rulesetText: text, log });
+  // Every module is loaded by now: write the compile cache (src/compile-cache.js) at once rather
+  // than at exit, which a killed process never reaches. A no-op when the cache is off.
+  flushCompileCache();
   if (signalled) stop();
 }
 

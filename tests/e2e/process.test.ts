@@ -1,10 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+// The Node flags of package.json's start script (`node <flags> src/main.ts`), so these tests start
+// Leadline exactly as `npm start` does.
+const START_FLAGS = (
+  JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .trim()
+  .split(/\s+/)
+  .slice(1, -1);
 
 interface Started {
   child: ChildProcess;
@@ -17,7 +26,7 @@ interface Started {
 function startLeadline(env: Record<string, string>): Promise<Started> {
   const child = spawn(
     process.execPath,
-    ['--experimental-strip-types', '--no-warnings=ExperimentalWarning', 'src/main.ts'],
+    [...START_FLAGS, 'src/main.ts'],
     {
       cwd: ROOT,
       env: { PATH: process.env['PATH'] ?? '', ...env },
@@ -80,7 +89,7 @@ describe('the Leadline process', () => {
     );
     const child = spawn(
       process.execPath,
-      ['--experimental-strip-types', '--no-warnings=ExperimentalWarning', 'src/main.ts'],
+      [...START_FLAGS, 'src/main.ts'],
       {
         cwd: ROOT,
         env: {
@@ -104,7 +113,7 @@ describe('the Leadline process', () => {
   it('refuses to start with a bad environment variable and names it', async () => {
     const child = spawn(
       process.execPath,
-      ['--experimental-strip-types', '--no-warnings=ExperimentalWarning', 'src/main.ts'],
+      [...START_FLAGS, 'src/main.ts'],
       {
         cwd: ROOT,
         env: { PATH: process.env['PATH'] ?? '', PORT: 'seventy' },
