@@ -105,7 +105,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
               timeoutMs: config.slack.timeoutMs,
             });
       const classifier = config.openai === undefined ? null : createIntentClassifier(config.openai);
-      await startWorkers(boss, jobContext, leadlineJobs(slackApi, classifier), {
+      // Ends waits that would otherwise hold a stopping worker (a delivery run lingering for kicks).
+      const stopping = new AbortController();
+      cleanups.unshift(async () => stopping.abort());
+      await startWorkers(boss, jobContext, leadlineJobs(slackApi, classifier, stopping.signal), {
         [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
       });
       // A process that died between committing an outcome and waking the delivery job leaves

@@ -28,9 +28,13 @@ const NO_SLACK: SlackApi = {
  * Every job Leadline runs. Without a Slack client the delivery job is left out: messages wait in
  * the outbox until a process with a token delivers them.
  */
-export function leadlineJobs(slack: SlackApi | null, classifier: IntentClassifier | null = null): AnyJob[] {
+export function leadlineJobs(
+  slack: SlackApi | null,
+  classifier: IntentClassifier | null = null,
+  stopping?: AbortSignal,
+): AnyJob[] {
   const jobs: AnyJob[] = [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob];
-  if (slack !== null) jobs.push(createSlackDeliveryJob(slack));
+  if (slack !== null) jobs.push(createSlackDeliveryJob(slack, stopping === undefined ? {} : { stopping }));
   if (classifier !== null) jobs.push(createClassifyTextJob(classifier));
   return jobs;
 }

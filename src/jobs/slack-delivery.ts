@@ -308,12 +308,21 @@ export interface SlackDeliveryJobOptions {
   inlineWaitMs?: number;
   /** How long one job run may keep delivering before it hands over to a fresh wake-up. */
   runBudgetMs?: number;
+  /**
+   * How long a run that delivered everything stays for the next kick (run time in all), so the
+   * next alert goes out without waiting for a new job run to be created and fetched.
+   */
+  lingerMs?: number;
+  /** Aborted when the process stops: a lingering run ends at once. Without it, runs never linger. */
+  stopping?: AbortSignal;
 }
 
 /**
  * The `slack-delivery` job: delivers what is due, then schedules its own next wake-up for the next
  * due row. Short pacing gaps are waited out in place so a backlog drains at one post per second per
- * channel; longer waits (backoff, Retry-After) become a deferred wake-up.
+ * channel; longer waits (backoff, Retry-After) become a deferred wake-up. Given a `stopping` signal,
+ * a run with nothing left to send stays (up to `lingerMs`) for the next kick, which then costs no
+ * job round trip: that is most of an alert's way to Slack under steady traffic.
  *
  * Singleton choice: the queue is `stately` and every wake-up carries one singletonKey, so at most one
  * wake-up waits and one runs. Kicks upsert that waiting job to start now (never later); the handler's
@@ -331,6 +340,7 @@ export function createSlackDeliveryJob(
   const inlineWaitMs = options.inlineWaitMs ?? 1_500;
   // Within the default shutdown timeout, so a stopping worker is not cut off mid-run.
   const runBudgetMs = options.runBudgetMs ?? 10_000;
+  const lingerMs = options.lingerMs ?? 60_000;
   return defineJob({
     name: SLACK_DELIVERY_QUEUE,
     // Wake-ups carry nothing; `slot` lets a cron backstop (enqueueSlot) share the queue.
@@ -356,7 +366,13 @@ export function createSlackDeliveryJob(
           ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
         });
         if (summary.sent + summary.retried + summary.dead > 0) ctx.log.info(summary, 'slack delivery run');
-        if (summary.nextDueAt === null) return;
+        if (summary.nextDueAt === null) {
+          const left = lingerMs - (performance.now() - started);
+          if (options.stopping?.aborted !== false || left <= 0) return;
+          // Woken by a kick: deliver again; timed out or stopping: this run is done.
+          if (!(await waitOrWake(left, options.stopping)) || options.stopping.aborted) return;
+          continue;
+        }
         const waitMs = summary.nextDueAt.getTime() - ctx.now().getTime();
         if (waitMs > inlineWaitMs || performance.now() - started + waitMs > runBudgetMs) {
           await ctx.boss.send(

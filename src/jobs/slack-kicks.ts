@@ -8,19 +8,26 @@ import { SLACK_DELIVERY_QUEUE } from './queues.ts';
 // One key for every wake-up: with the queue's `stately` policy at most one wake-up waits and one runs.
 export const WAKE_UP_KEY = 'slack-delivery';
 
-// A delivery run waiting in place for a paced slot is woken by a kick in the same process, so a
-// new alert for another channel does not wait behind that pause.
+// A delivery run waiting in place (for a paced slot, or lingering for new messages) is woken by a
+// kick in the same process, so a new alert neither waits behind another channel's pause nor pays
+// for a new job run.
 const sleepers = new Set<() => void>();
 
-export function waitOrWake(ms: number): Promise<void> {
+/** Waits `ms`, or less when a kick arrives or `signal` aborts; resolves true when woken early. */
+export function waitOrWake(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted === true) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = () => {
+    const done = (woken: boolean) => {
       clearTimeout(timer);
-      sleepers.delete(done);
-      resolve();
+      sleepers.delete(wake);
+      signal?.removeEventListener('abort', wake);
+      resolve(woken);
     };
-    const timer = setTimeout(done, ms);
-    sleepers.add(done);
+    const wake = () => done(true);
+    // A waiting run must not keep a stopping process alive.
+    const timer = setTimeout(() => done(false), ms).unref();
+    sleepers.add(wake);
+    signal?.addEventListener('abort', wake, { once: true });
   });
 }
 
@@ -48,6 +55,9 @@ export async function kickSlackDelivery(boss: Boss, options: { db?: Queryable } 
     await options.db.query('SELECT pg_notify($1, $2)', [SLACK_KICK_CHANNEL, '']);
     return;
   }
+  // A run of this process waiting in place takes the message at once; the wake-up job below
+  // reaches every other process and starts a run when none is waiting.
+  wakeSleepers();
   await boss.upsert(
     SLACK_DELIVERY_QUEUE,
     {},

@@ -458,4 +458,40 @@ describe('slack delivery', () => {
       await boss.stop({ graceful: false, close: true });
     }
   });
+
+  it('keeps a run that sent everything waiting for the next kick, until the process stops', async () => {
+    fake.setClock(() => new Date());
+    const boss = await startBoss(db.url, log, { supervise: false });
+    const stopping = new AbortController();
+    try {
+      const job = createSlackDeliveryJob(slack, { stopping: stopping.signal, lingerMs: 600_000 });
+      await boss.createQueue(job.name, job.queue);
+      const ctx = { pool: db.pool, boss, log, now: () => new Date() } as unknown as JobContext;
+      const kicks = await listenForSlackKicks(db.url, boss, log);
+      let runs = 0;
+      let finished = 0;
+      await boss.work(job.name, job.work, async (jobs) => {
+        runs += 1;
+        await job.handler(
+          jobs.map((j) => ({ id: j.id, data: {} })),
+          ctx,
+        );
+        finished += 1;
+      });
+      for (const [i, channel] of ['C1', 'C2', 'C3'].entries()) {
+        await withTransaction(db.pool, async (tx) => {
+          await enqueueSlack(tx, post(`alert:lead:90${i}`, channel, `alert ${i}`), new Date());
+          await kickSlackDelivery(boss, { db: tx });
+        });
+        await waitFor(async () => fake.succeeded('chat.postMessage').length === i + 1);
+      }
+      // One run took all three: the later kicks woke it where it waited instead of starting runs.
+      expect({ runs, finished }).toEqual({ runs: 1, finished: 0 });
+      stopping.abort();
+      await waitFor(async () => finished === runs);
+      await kicks.stop();
+    } finally {
+      await boss.stop({ graceful: false, close: true });
+    }
+  });
 });
