@@ -23,17 +23,23 @@ import type { Tier } from '../engine/ruleset.ts';
 /**
  * Loads the engine state of many leads with four set queries. With `lock`, the lead rows are
  * locked FOR UPDATE (in id order) until the caller's transaction ends, so no other worker can
- * apply events to them meanwhile.
+ * apply events to them meanwhile; with `lock: 'skip'`, leads another transaction holds are left
+ * out of the result instead of waited for.
  */
 export async function loadLeadStates(
   db: Queryable,
-  leadIds: readonly number[],
+  wantedIds: readonly number[],
   now: Date,
-  options: { lock: boolean; dayKeys?: readonly string[]; awards?: boolean },
+  options: { lock: boolean | 'skip'; dayKeys?: readonly string[]; awards?: boolean },
 ): Promise<Map<number, LeadState>> {
   const states = new Map<number, LeadState>();
+  if (wantedIds.length === 0) return states;
+  const leads = await run<LeadRow>(
+    db,
+    options.lock === false ? selectLeads(wantedIds) : lockLeads(wantedIds, options.lock === 'skip'),
+  );
+  const leadIds = options.lock === 'skip' ? leads.map((lead) => lead.id) : wantedIds;
   if (leadIds.length === 0) return states;
-  const leads = await run<LeadRow>(db, options.lock ? lockLeads(leadIds) : selectLeads(leadIds));
   // One connection runs one statement at a time: sequential awaits say so plainly. Recomputing a
   // score (decay, explanations) needs no caps, so those callers skip the awards query.
   const awards =

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { run, withTransaction } from '../db/pool.ts';
+import { type PoolClient, run, withTransaction } from '../db/pool.ts';
 import { lockUnprocessedEvents, markEventsProcessed } from '../db/sql/events.ts';
 import { selectErasedLeads } from '../db/sql/leads.ts';
 import { LeadlineError } from '../errors.ts';
@@ -8,6 +8,7 @@ import { eventDayKeys, processLeadEvents, type StoredEvent } from '../engine/lea
 import { createAlerts } from './alerts.ts';
 import { enqueueClassification, shouldClassify } from './classify-text.ts';
 import { postConflictMessages } from './conflict-messages.ts';
+import { inTransaction } from './boss.ts';
 import { identifyLeads } from './identify.ts';
 import { defineJob, type JobContext } from './job.ts';
 import { followUpScoredLeads, type ScoredLead } from './lead-follow-up.ts';
@@ -24,36 +25,60 @@ export interface ProcessSummary {
   conflicts: number;
 }
 
+const NOTHING: ProcessSummary = { events: 0, leads: 0, created: 0, changes: 0, routed: 0, conflicts: 0 };
+// Long enough for the batch holding a lead to commit, short against a backlog's wait.
+const DEFER_SECONDS = 1;
+
+async function deferEvents(tx: PoolClient, ctx: JobContext, eventIds: readonly string[]): Promise<void> {
+  await ctx.boss.insert(
+    PROCESS_EVENTS_QUEUE,
+    eventIds.map((eventId) => ({ data: { eventId }, startAfter: DEFER_SECONDS })),
+    { db: inTransaction(tx) },
+  );
+}
+
 /**
  * Applies a batch of stored events in ONE transaction: lock the events still unprocessed, find or
  * create their leads, lock those leads, load their state with set queries, run the pure engine per
  * lead, write every result with multi-row statements, then route the leads that now qualify. A retried or duplicated job finds its
  * events already processed and changes nothing.
  */
-export async function processEvents(eventIds: readonly string[], ctx: JobContext): Promise<ProcessSummary> {
+export async function processEvents(
+  eventIds: readonly string[],
+  ctx: JobContext,
+  options: { deferBusyLeads?: boolean } = {},
+): Promise<ProcessSummary> {
   const now = ctx.now();
   return withTransaction(ctx.pool, async (tx) => {
     const rows = await run<{ id: string; source: string; event: LeadlineEvent }>(
       tx,
       lockUnprocessedEvents(eventIds),
     );
-    if (rows.length === 0) return { events: 0, leads: 0, created: 0, changes: 0, routed: 0, conflicts: 0 };
+    if (rows.length === 0) return { ...NOTHING };
     // The engine keys score rows by the intake row's uuid, the one id that is unique across sources.
-    const events: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
-    const { leadOf, created } = await identifyLeads(tx, events);
+    const received: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
+    const { leadOf, created } = await identifyLeads(tx, received);
 
     const byLead = new Map<number, StoredEvent[]>();
-    for (const event of events) {
+    for (const event of received) {
       const leadId = leadOf.get(event.id)!;
       const list = byLead.get(leadId) ?? [];
       list.push(event);
       byLead.set(leadId, list);
     }
-    const leadIds = [...byLead.keys()].sort((a, b) => a - b);
-    const states = await loadLeadStates(tx, leadIds, now, {
-      lock: true,
-      dayKeys: eventDayKeys(events, ctx.ruleset),
+    const wanted = [...byLead.keys()].sort((a, b) => a - b);
+    const defer = options.deferBusyLeads === true && ctx.boss !== undefined;
+    const states = await loadLeadStates(tx, wanted, now, {
+      lock: defer ? 'skip' : true,
+      dayKeys: eventDayKeys(received, ctx.ruleset),
     });
+    const leadIds = wanted.filter((id) => states.has(id));
+    // Another batch holds these leads: their events go back to the queue instead of this batch
+    // waiting for that one to commit, so both workers keep going.
+    const busy = wanted.filter((id) => !states.has(id)).flatMap((id) => byLead.get(id)!);
+    if (busy.length > 0) await deferEvents(tx, ctx, busy.map((event) => event.id));
+    const events = received.filter((event) => states.has(leadOf.get(event.id)!));
+    if (events.length === 0) return { ...NOTHING, created: created.size };
 
     // An erasure that committed while this batch waited for the lead lock wins: retrying finds no
     // identifiers any more and gives the events a new lead instead of restoring the erased person.
@@ -110,10 +135,15 @@ export async function processEvents(eventIds: readonly string[], ctx: JobContext
 const eventJobPayload = z.object({ eventId: z.uuid() });
 const eventJobQueue = { retryLimit: 10, retryDelay: 1, retryBackoff: true, retryDelayMax: 300, notify: true };
 
-async function processEventJobs(jobs: readonly { data: { eventId: string } }[], ctx: JobContext): Promise<void> {
+async function processEventJobs(
+  jobs: readonly { data: { eventId: string } }[],
+  ctx: JobContext,
+  deferBusyLeads: boolean,
+): Promise<void> {
   const summary = await processEvents(
     jobs.map((job) => job.data.eventId),
     ctx,
+    { deferBusyLeads },
   );
   ctx.metrics.eventsProcessed.inc(summary.events);
   ctx.metrics.leadsCreated.inc(summary.created);
@@ -125,7 +155,7 @@ export const processEventsJob = defineJob({
   payload: eventJobPayload,
   queue: eventJobQueue,
   work: { batchSize: 200, localConcurrency: 2, pollingIntervalSeconds: 2, burstWhenBatchFull: true },
-  handler: processEventJobs,
+  handler: (jobs, ctx) => processEventJobs(jobs, ctx, true),
 });
 
 /**
@@ -137,5 +167,6 @@ export const processUrgentEventsJob = defineJob({
   payload: eventJobPayload,
   queue: eventJobQueue,
   work: { batchSize: 20, localConcurrency: 1, pollingIntervalSeconds: 2 },
-  handler: processEventJobs,
+  // Waits for a busy lead rather than handing its event back: this lane exists to be quick.
+  handler: (jobs, ctx) => processEventJobs(jobs, ctx, false),
 });

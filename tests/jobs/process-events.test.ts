@@ -123,6 +123,38 @@ describe('process-events job', () => {
     expect(lead?.score).toBe(41);
   });
 
+  it('hands the events of a lead another batch holds back to the queue instead of waiting', async () => {
+    await processEvents(await storeEvents(db, [event('email.opened')]), ctx());
+    const lead = await leadByEmail(db, 'ada@genomics-lab.example');
+    const [busyEvent] = await storeEvents(db, [event('page.viewed', { metadata: { url: '/pricing' } })]);
+    const [freeEvent] = await storeEvents(db, [event('email.opened', { email: 'grace@hopper-lab.example' })]);
+    // Another batch's transaction holds Ada's row.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM leads WHERE id = $1 FOR UPDATE', [lead?.id]);
+      const summary = await processEvents([busyEvent!, freeEvent!], ctx(), { deferBusyLeads: true });
+      expect(summary).toMatchObject({ events: 1, leads: 1, created: 1 });
+      await holder.query('COMMIT');
+    } finally {
+      holder.release();
+    }
+    const { rows } = await db.pool.query(
+      `SELECT e.id::text, e.processed_at IS NOT NULL AS processed,
+         (SELECT count(*)::int FROM pgboss.job j WHERE j.name = 'process-events' AND j.data->>'eventId' = e.id::text
+            AND j.start_after > j.created_on) AS deferred
+       FROM intake_events e WHERE e.id = ANY($1::uuid[]) ORDER BY e.id = $2 DESC`,
+      [[busyEvent, freeEvent], busyEvent],
+    );
+    expect(rows).toEqual([
+      { id: busyEvent, processed: false, deferred: 1 },
+      { id: freeEvent, processed: true, deferred: 0 },
+    ]);
+    // The retry finds the lead free and applies the event.
+    await processEvents([busyEvent!], ctx(), { deferBusyLeads: true });
+    expect((await leadByEmail(db, 'ada@genomics-lab.example'))?.score).toBe(11);
+  });
+
   it('creates one lead when two workers see two events of a new person at once', async () => {
     const a = await storeEvents(db, [event('email.opened', { email: 'new.person@biotech.example' })]);
     const b = await storeEvents(db, [

@@ -42,10 +42,13 @@ export interface LeadRow {
   last_activity_at: Date | null;
 }
 
-/** Locks the leads in id order (the same order in every worker, so no deadlocks) and reads them. */
-export function lockLeads(ids: readonly number[]): Sql {
+/**
+ * Locks the leads in id order (the same order in every worker, so no deadlocks) and reads them.
+ * With `skipLocked`, leads another transaction holds are left out instead of waited for.
+ */
+export function lockLeads(ids: readonly number[], skipLocked = false): Sql {
   return {
-    text: `SELECT ${LEAD_COLUMNS} FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
+    text: `SELECT ${LEAD_COLUMNS} FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
     values: [ids],
   };
 }
