@@ -1,13 +1,10 @@
 /**
- * Experiment (not part of `npm run bench`): how much faster decay gets with two changes proposed for
- * src/jobs/decay.ts, measured without touching src:
- *   1. "no awards": skip the selectAwards query (recomputeLead never reads award ledgers); simulated
- *      by answering that one statement with no rows;
- *   2. "no awards, 2 runs": two runDecay loops in flight, so one chunk's SQL overlaps the other's
- *      JavaScript.
- * Each variant runs on its own copy (CREATE DATABASE … TEMPLATE) of the same seeded database.
+ * Experiment (not part of `npm run bench`): src's runDecay with different chunk sizes, each on its own
+ * copy (CREATE DATABASE … TEMPLATE) of the same seeded database, with the lead-row writes each run
+ * made (from pg_stat_user_tables: all of them HOT or not) and the WAL it wrote, so runs on a busy
+ * machine can still be compared by what they did.
  *
- *   node --experimental-strip-types bench/tools/decay-variants.ts [leads=100000]
+ *   node --experimental-strip-types bench/tools/decay-variants.ts [leads=100000] [chunkSizes=2000,5000,10000]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,34 +22,7 @@ import { loadRulesetFile } from '../../src/ruleset-file.ts';
 import { seedLeads } from '../seed.ts';
 
 const leads = Number(process.argv[2] ?? 100_000);
-
-/** A pool whose transactions answer the awards query with no rows (recomputeLead never reads awards). */
-function withoutAwards(pool: Pool): Pool {
-  return new Proxy(pool, {
-    get(target, property) {
-      if (property !== 'connect') {
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      }
-      return async () => {
-        const client = await target.connect();
-        const original = client.query.bind(client) as (text: string, values?: unknown[]) => Promise<unknown>;
-        const release = client.release.bind(client);
-        Object.assign(client, {
-          query: (text: string, values?: unknown[]) =>
-            text.includes('sum(abs(points))')
-              ? Promise.resolve({ rows: [], rowCount: 0 })
-              : original(text, values),
-          release: (err?: boolean | Error) => {
-            Object.assign(client, { query: original, release });
-            release(err);
-          },
-        });
-        return client;
-      };
-    },
-  });
-}
+const chunkSizes = (process.argv[3] ?? '2000,5000,10000').split(',').map(Number);
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'leadline-decay-variants-'));
 const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg') });
@@ -86,38 +56,42 @@ try {
   ).rows[0]!.n;
   await seedClient.end();
 
-  // Every variant runs src's runDecay (automation included); only what it is given differs.
-  const decay = async (pool: Pool, loops: number) => {
+  const decay = async (pool: Pool, chunkSize: number) => {
     const log = createLogger('silent');
     // runDecay never enqueues, but its context carries a queue: one on this copy, stopped after.
     const boss = await startBoss(pool.options.connectionString ?? '', log, { supervise: false });
     try {
       const metrics = createMetrics({ defaults: false });
       const ctx = { pool, boss, ruleset, log, metrics, now: () => now };
-      // Concurrent runs keep apart through SKIP LOCKED; a lead with live signals stays due and may
-      // be recomputed by both, so the two-run figure understates what a shared cursor would give.
+      const wal0 = (await pool.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
       const cpu0 = process.cpuUsage();
       const started = performance.now();
-      await Promise.all(Array.from({ length: loops }, () => runDecay(ctx)));
+      const summary = await runDecay(ctx, chunkSize);
+      const seconds = (performance.now() - started) / 1000;
       const cpu = process.cpuUsage(cpu0);
-      return { seconds: (performance.now() - started) / 1000, cpuUs: cpu.user + cpu.system };
+      const { rows } = await pool.query<{ wal_mb: number }>(
+        'SELECT round(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn) / 1048576.0)::int AS wal_mb',
+        [wal0],
+      );
+      // The statistics collector reports a backend's counts when its transactions end: wait for them.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const { rows: writes } = await pool.query<{ upd: number; hot: number }>(
+        "SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = 'leads'",
+      );
+      return { summary, seconds, cpuUs: cpu.user + cpu.system, walMb: rows[0]!.wal_mb, ...writes[0]! };
     } finally {
       await boss.stop({ graceful: false, close: true });
     }
   };
-  const variants: [string, (pool: Pool) => Promise<{ seconds: number; cpuUs: number }>][] = [
-    ['src runDecay', (pool) => decay(pool, 1)],
-    ['no awards', (pool) => decay(withoutAwards(pool), 1)],
-    ['no awards, 2 runs', (pool) => decay(withoutAwards(pool), 2)],
-  ];
-  for (const [name, variant] of variants) {
-    const db = `decay_${name.replace(/\W+/g, '_').toLowerCase()}`;
+  for (const chunkSize of chunkSizes) {
+    const db = `decay_chunk_${chunkSize}`;
     await admin.query(`CREATE DATABASE ${db} TEMPLATE decay_template`);
     const pool = createPool(databaseUrl(server.url, db), 4);
-    const { seconds, cpuUs } = await variant(pool);
+    const { summary, seconds, cpuUs, walMb, upd, hot } = await decay(pool, chunkSize);
     console.log(
-      `${name.padEnd(20)} ${due} due leads in ${seconds.toFixed(1)} s = ${Math.round(due / seconds)} leads/s; ` +
-        `Node CPU ${Math.round(cpuUs / due)} µs/lead`,
+      `chunks of ${String(chunkSize).padEnd(6)} ${summary.leads}/${due} due leads in ${seconds.toFixed(1)} s = ` +
+        `${Math.round(due / seconds)} leads/s; Node CPU ${Math.round(cpuUs / due)} µs/lead; ` +
+        `${upd} lead rows written (${hot} HOT); WAL ${walMb} MB`,
     );
     await pool.end();
   }
