@@ -17,11 +17,10 @@ COPY migrations ./migrations
 COPY rules ./rules
 COPY manifest.yml* ./
 # Node's compile cache, filled once here, keeps every module's type-stripped text, so containers
-# start without loading Node's TypeScript stripper (~20 MB resident). The run stops at the
-# configuration check (an invalid role), after every module has loaded. V8 uses a cache only under
+# start without loading Node's TypeScript stripper (~20 MB resident). V8 uses a cache only under
 # the flags it was made with: keep these the same as in CMD.
-RUN LEADLINE_ROLE=compile-cache-warm-up node --max-semi-space-size=16 --heap-growing-percent=50 src/main.ts \
-    >/dev/null 2>&1; test -n "$(ls -A /app/.compile-cache)" && chown -R leadline:leadline /app/.compile-cache
+RUN node --max-semi-space-size=16 --heap-growing-percent=50 src/main.ts --warm-compile-cache \
+  && chown -R leadline:leadline /app/.compile-cache
 USER leadline
 EXPOSE 3000
 VOLUME ["/data"]

@@ -98,14 +98,14 @@ export async function startLeadlineProcess(options: {
     ),
   );
   // Measured warm, as the Docker image starts (its compile cache is filled at build time) and as
-  // every `npm start` after the first: the same command once, stopped by an invalid role at the
-  // configuration check, after every module has loaded, fills the cache (src/compile-cache.js).
-  const warm = spawn(process.execPath, [...flags, MAIN], {
+  // every `npm start` after the first: `--warm-compile-cache` with the same flags fills the cache.
+  const warm = spawn(process.execPath, [...flags, MAIN, '--warm-compile-cache'], {
     cwd: options.cwd,
-    env: { ...inherited, LEADLINE_ROLE: 'compile-cache-warm-up' },
+    env: inherited,
     stdio: 'ignore',
   });
-  await new Promise((resolve) => warm.once('exit', resolve));
+  const warmed = await new Promise((resolve) => warm.once('exit', resolve));
+  if (warmed !== 0) throw new Error(`node src/main.ts --warm-compile-cache exited with ${String(warmed)}`);
   const log = await open(options.logFile, 'a');
   const child = spawn(process.execPath, [...flags, MAIN], {
     cwd: options.cwd,

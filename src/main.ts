@@ -3,7 +3,7 @@ import { loadConfig, loadDotEnv } from './config.ts';
 import { isLeadlineError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { loadRulesetFile } from './ruleset-file.ts';
-import { type Runtime, startRuntime } from './runtime.ts';
+import { loadOnDemandModules, type Runtime, startRuntime } from './runtime.ts';
 
 // Process entry: `LEADLINE_ROLE=web|worker|all` picks what this process runs (default all).
 async function main(): Promise<void> {
@@ -45,7 +45,16 @@ async function main(): Promise<void> {
   if (signalled) stop();
 }
 
-main().catch((err: unknown) => {
+// `node <flags> src/main.ts --warm-compile-cache` loads every module, writes Node's compile cache
+// (src/compile-cache.js) and exits without reading configuration or starting anything. The Docker
+// build runs it with the V8 flags of the real start, since V8 uses a cache only under those.
+async function warmCompileCache(): Promise<void> {
+  await loadOnDemandModules();
+  flushCompileCache();
+}
+
+const entry = process.argv.slice(2).includes('--warm-compile-cache') ? warmCompileCache : main;
+entry().catch((err: unknown) => {
   // Startup errors (bad configuration, broken ruleset, failed migration) print their code and
   // field paths, then stop the process.
   if (isLeadlineError(err)) {

@@ -7,7 +7,7 @@ import { registerConflictActions } from './bot/conflict-actions.ts';
 import { registerHome } from './bot/home.ts';
 import { registerLeadCommand } from './bot/lead-command.ts';
 import { registerPing } from './bot/ping.ts';
-import { createSlackApp, type SlackApp } from './bot/slack-app.ts';
+import type { SlackApp } from './bot/slack-app.ts';
 import { createIntentClassifier } from './clients/openai-intent.ts';
 import { createSlackApi } from './clients/slack-api.ts';
 import type { Config } from './config.ts';
@@ -32,6 +32,18 @@ import { kickSlackDelivery, listenForSlackKicks } from './jobs/slack-delivery.ts
 import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+
+// Bolt, with the Web API client, OAuth, Socket Mode and express it brings, is ~15 MB resident: only a
+// process that serves Slack requests loads it, so workers and installs without Slack do not.
+const loadSlackApp = () => import('./bot/slack-app.ts');
+
+/**
+ * Loads the modules Leadline loads only on demand, so `node src/main.ts --warm-compile-cache` can
+ * put every module in Node's compile cache (src/compile-cache.js) without starting anything.
+ */
+export async function loadOnDemandModules(): Promise<void> {
+  await loadSlackApp();
+}
 
 export interface RuntimeOptions {
   config: Config;
@@ -164,6 +176,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       let slack: SlackApp | null = null;
       if (config.slack !== undefined) {
+        const { createSlackApp } = await loadSlackApp();
         slack = createSlackApp({ ...config.slack, log });
         registerPing(slack.app);
         registerConflictActions(slack.app, jobContext);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,5 +126,17 @@ describe('the Leadline process', () => {
     });
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
     expect(stderr).toContain('PORT');
+  });
+
+  it('fills the compile cache with --warm-compile-cache and exits without starting', async () => {
+    const cache = path.join(dir, 'compile-cache');
+    const child = spawn(process.execPath, [...START_FLAGS, 'src/main.ts', '--warm-compile-cache'], {
+      cwd: ROOT,
+      // An invalid role proves configuration is not read.
+      env: { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cache, LEADLINE_ROLE: 'none' },
+      stdio: 'ignore',
+    });
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    expect((await readdir(cache, { recursive: true })).some((file) => file.length > 0)).toBe(true);
   });
 });
