@@ -79,7 +79,9 @@ export const engine: Scenario = {
       const waits = new Map<string, number>();
       const sampleWaits = async () => {
         const { rows } = await pool.query<{ wait: string; n: number }>(
-          `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait, count(*)::int AS n
+          `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+               || CASE WHEN wait_event_type = 'Lock' THEN ' (' || left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 40) || ')' ELSE '' END AS wait,
+             count(*)::int AS n
            FROM pg_stat_activity
            WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
              AND application_name = 'leadline'

@@ -14,7 +14,7 @@ import { defineJob, type JobContext } from './job.ts';
 import { followUpScoredLeads, type ScoredLead } from './lead-follow-up.ts';
 import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
 import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from './queues.ts';
-import { routeAfterScoring } from './routing-step.ts';
+import { decideRoutes, openRoutes, type RoutingResult } from './routing-step.ts';
 
 export interface ProcessSummary {
   events: number;
@@ -40,8 +40,10 @@ async function deferEvents(tx: PoolClient, ctx: JobContext, eventIds: readonly s
 /**
  * Applies a batch of stored events in ONE transaction: lock the events still unprocessed, find or
  * create their leads, lock those leads, load their state with set queries, run the pure engine per
- * lead, write every result with multi-row statements, then route the leads that now qualify. A retried or duplicated job finds its
- * events already processed and changes nothing.
+ * lead, write every result with multi-row statements, then route the leads that now qualify and
+ * run alerts and automation. A retried or duplicated job finds its events already processed and
+ * changes nothing. With `deferBusyLeads`, events of leads another transaction holds are queued
+ * again instead of waited for.
  */
 export async function processEvents(
   eventIds: readonly string[],
@@ -97,20 +99,6 @@ export async function processEvents(
       scored.push({ leadId, before, outcome, events: leadEvents });
     }
     await writer.write(tx, now);
-    const routed = await routeAfterScoring(tx, ctx, leadIds, now);
-    await postConflictMessages(tx, ctx, routed, now);
-    // After routing: an alert names the owner routing may just have chosen.
-    await createAlerts(
-      tx,
-      ctx,
-      scored.map(({ leadId, outcome, events }) => ({
-        leadId,
-        changes: outcome.changes,
-        eventId: events.at(-1)?.id ?? null,
-      })),
-      now,
-    );
-    await followUpScoredLeads(tx, ctx, scored, routed, now);
     await run(
       tx,
       markEventsProcessed(
@@ -121,6 +109,28 @@ export async function processEvents(
     if (ctx.classifyText === true) {
       await enqueueClassification(tx, ctx.boss, events.filter(shouldClassify).map((e) => e.id));
     }
+    // Deals and owners come last: from there to the commit, the pipelines' ledgers are locked and
+    // every other batch that routes waits. Leads that get no deal now have their alerts and
+    // automation done before that.
+    const pending = await decideRoutes(tx, ctx, leadIds, now);
+    const routing = new Set(pending.routes.map((route) => route.row.id));
+    await postConflictMessages(tx, ctx, pending.results, now);
+    await followUp(
+      tx,
+      ctx,
+      scored.filter((lead) => !routing.has(lead.leadId)),
+      pending.results,
+      now,
+    );
+    const opened = await openRoutes(tx, ctx, pending, now);
+    await followUp(
+      tx,
+      ctx,
+      scored.filter((lead) => routing.has(lead.leadId)),
+      opened,
+      now,
+    );
+    const routed = [...pending.results, ...opened];
     return {
       events: events.length,
       leads: leadIds.length,
@@ -130,6 +140,28 @@ export async function processEvents(
       conflicts: routed.filter((r) => r.conflictOpened).length,
     };
   });
+}
+
+/** Alerts (after routing: an alert names the owner routing may just have chosen), then automation. */
+async function followUp(
+  tx: PoolClient,
+  ctx: JobContext,
+  scored: readonly ScoredLead[],
+  routed: readonly RoutingResult[],
+  now: Date,
+): Promise<void> {
+  if (scored.length === 0) return;
+  await createAlerts(
+    tx,
+    ctx,
+    scored.map(({ leadId, outcome, events }) => ({
+      leadId,
+      changes: outcome.changes,
+      eventId: events.at(-1)?.id ?? null,
+    })),
+    now,
+  );
+  await followUpScoredLeads(tx, ctx, scored, routed, now);
 }
 
 const eventJobPayload = z.object({ eventId: z.uuid() });

@@ -58,10 +58,33 @@ export async function routeAfterScoring(
   leadIds: readonly number[],
   now: Date,
 ): Promise<RoutingResult[]> {
-  if (ctx.ruleset.pipelines.length === 0 || leadIds.length === 0) return [];
+  const pending = await decideRoutes(tx, ctx, leadIds, now);
+  return [...pending.results, ...(await openRoutes(tx, ctx, pending, now))];
+}
+
+/** Routing decided for a batch: conflicts and pool decisions already stored, deals still to open. */
+export interface PendingRoutes {
+  /** The conflicts opened or refreshed. */
+  results: RoutingResult[];
+  /** Leads that get a deal, in the order their pipelines' ledgers are taken. */
+  routes: { row: RoutingLeadRow; decision: RouteDecision }[];
+}
+
+/**
+ * The first half of `routeAfterScoring`: decides every lead, stores conflicts and pool decisions,
+ * and leaves the deals to `openRoutes`. Nothing here locks a pipeline ledger, so the caller can do
+ * the work that does not need the new deals before it takes them.
+ */
+export async function decideRoutes(
+  tx: PoolClient,
+  ctx: JobContext,
+  leadIds: readonly number[],
+  now: Date,
+): Promise<PendingRoutes> {
+  if (ctx.ruleset.pipelines.length === 0 || leadIds.length === 0) return { results: [], routes: [] };
   const rows = await run<RoutingLeadRow>(tx, selectRoutingLeads(leadIds));
   const results: RoutingResult[] = [];
-  const routes: { row: RoutingLeadRow; decision: RouteDecision }[] = [];
+  const routes: PendingRoutes['routes'] = [];
   const decisions: RoutingDecisionInsert[] = [];
   for (const row of rows) {
     if (row.status !== 'pool' || row.open_deals.length > 0) continue;
@@ -80,23 +103,42 @@ export async function routeAfterScoring(
       decisions.push(decisionRow(ctx, row.id, decision));
     }
   }
+  if (decisions.length > 0) await run(tx, insertRoutingDecisions(decisions, now));
   // Ledgers are locked in pipeline order, the same in every worker, so two batches never deadlock;
   // within a pipeline, leads take their turn in id order.
   routes.sort((a, b) => a.decision.pipelineId.localeCompare(b.decision.pipelineId) || a.row.id - b.row.id);
-  const opened = await openDeals(tx, ctx, routes, now);
-  for (const { row, decision } of routes) {
-    decisions.push(decisionRow(ctx, row.id, decision));
+  return { results, routes };
+}
+
+/**
+ * The second half of `routeAfterScoring`: opens the decided deals and assigns their owners. The
+ * pipelines' ledgers stay locked until the transaction ends.
+ */
+export async function openRoutes(
+  tx: PoolClient,
+  ctx: JobContext,
+  pending: PendingRoutes,
+  now: Date,
+): Promise<RoutingResult[]> {
+  if (pending.routes.length === 0) return [];
+  const opened = await openDeals(tx, ctx, pending.routes, now);
+  await run(
+    tx,
+    insertRoutingDecisions(
+      pending.routes.map(({ row, decision }) => decisionRow(ctx, row.id, decision)),
+      now,
+    ),
+  );
+  return pending.routes.map(({ row, decision }) => {
     const deal = opened.get(row.id);
-    results.push({
+    return {
       leadId: row.id,
       decision,
       dealId: deal?.dealId ?? null,
       assignment: deal?.assignment ?? null,
       conflictOpened: false,
-    });
-  }
-  if (decisions.length > 0) await run(tx, insertRoutingDecisions(decisions, now));
-  return results;
+    };
+  });
 }
 
 /**
