@@ -21,7 +21,7 @@ import type { RoutingRuleset, TeamMember } from '../engine/routing-schema.ts';
 import type { JobContext } from './job.ts';
 import { assignDeal } from './assign-step.ts';
 import { routeLeadTo } from './routing-step.ts';
-import { enqueueSlack } from './slack-outbox.ts';
+import { enqueueSlack, type OutboxMessage, validateSlackMessage } from './slack-outbox.ts';
 
 /**
  * What each automation action does to the database: one executor per action type. Planning,
@@ -35,6 +35,13 @@ export interface Executed {
   /** The action changed facts later triggers read (stages, owners, fields, deals). */
   changed: boolean;
   enqueued?: number;
+}
+
+export interface ExecuteOptions {
+  /** The lead's row, already locked by the caller and unchanged since: saves reading it again. */
+  knownLead?: NotificationLeadRow | undefined;
+  /** Collects Slack messages for the caller to enqueue together, instead of one statement each. */
+  outbox?: OutboxMessage[];
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -82,8 +89,7 @@ export async function execute(
   ctx: JobContext,
   action: PlannedAction,
   now: Date,
-  /** The lead's row, already locked by the caller and unchanged since: saves reading it again. */
-  knownLead?: NotificationLeadRow,
+  options: ExecuteOptions = {},
 ): Promise<Executed> {
   const a = action.action;
   const leadId = Number(action.leadId);
@@ -150,7 +156,7 @@ export async function execute(
       } else {
         recipients.push({ channel: a.channel, key: base });
       }
-      const lead = knownLead ?? (await run<AutomationLeadRow>(tx, lockAutomationLeads([leadId], [])))[0];
+      const lead = options.knownLead ?? (await run<AutomationLeadRow>(tx, lockAutomationLeads([leadId], [])))[0];
       if (lead === undefined) throw new Error(`lead ${leadId} no longer exists`);
       const payload = renderNotification({
         template: a.template,
@@ -159,18 +165,19 @@ export async function execute(
         deal: deal === null ? null : dealCard(lockedDealView(deal), ctx.ruleset, now),
       });
       for (const r of recipients) {
-        await enqueueSlack(
-          tx,
-          {
-            key: r.key,
-            kind: 'notification',
-            leadId,
-            method: 'chat.postMessage',
-            channel: r.channel,
-            payload: { ...payload },
-          },
-          now,
-        );
+        const message: OutboxMessage = {
+          key: r.key,
+          kind: 'notification',
+          leadId,
+          method: 'chat.postMessage',
+          channel: r.channel,
+          payload: { ...payload },
+        };
+        if (options.outbox === undefined) await enqueueSlack(tx, message, now);
+        else {
+          validateSlackMessage(message);
+          options.outbox.push(message);
+        }
       }
       return {
         result: { template: a.template, channels: recipients.map((r) => r.channel) },

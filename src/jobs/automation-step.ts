@@ -15,9 +15,10 @@ import {
 } from '../engine/automation.ts';
 import type { DealView, LeadView } from '../engine/routing.ts';
 import { isLeadlineError, LeadlineError } from '../errors.ts';
-import { type Executed, execute } from './automation-actions.ts';
+import { type Executed, type ExecuteOptions, execute } from './automation-actions.ts';
 import type { JobContext } from './job.ts';
 import { kickSlackDelivery } from './slack-delivery.ts';
+import { enqueueSlackMany, type OutboxMessage } from './slack-outbox.ts';
 
 export interface AutomationInput {
   leadId: number;
@@ -128,6 +129,7 @@ async function runTriggers(
     ids.flatMap((id) => byLead.get(id)!).flatMap((t) => ('dealId' in t ? [Number(t.dealId)] : []));
   const facts = await loadFacts(tx, leadIds, dealIdsOf(leadIds));
   const finishes: ActionFinish[] = [];
+  const outbox: OutboxMessage[] = [];
 
   // Round r takes every lead's r-th trigger, so recording plans and reloading facts cost one
   // statement per round instead of one per trigger. Per lead the order is the given one, and a
@@ -169,9 +171,8 @@ async function runTriggers(
         const key = { idempotencyKey: action.idempotencyKey, actionIndex: action.actionIndex };
         // The lead row loaded for planning is locked and still current unless an action changed it.
         const known = lead.dirty ? undefined : lead.row;
-        const outcome = isolate
-          ? await runInSavepoint(tx, ctx, action, now, known)
-          : await runBare(tx, ctx, action, now, known);
+        const io = { knownLead: known, outbox };
+        const outcome = isolate ? await runInSavepoint(tx, ctx, action, now, io) : await runBare(tx, ctx, action, now, io);
         if ('error' in outcome) {
           summary.failed += 1;
           finishes.push({ ...key, outcome: { status: 'failed', error: outcome.error } });
@@ -184,6 +185,7 @@ async function runTriggers(
       }
     }
   }
+  await enqueueSlackMany(tx, outbox, now);
   if (finishes.length > 0) await run(tx, finishAutomationActions(finishes, now));
   return summary;
 }
@@ -298,10 +300,10 @@ async function runBare(
   ctx: JobContext,
   action: PlannedAction,
   now: Date,
-  known: AutomationLeadRow | undefined,
+  io: ExecuteOptions,
 ): Promise<Executed> {
   try {
-    return await execute(tx, ctx, action, now, known);
+    return await execute(tx, ctx, action, now, io);
   } catch (err) {
     if (isTransient(err)) throw err;
     throw new LeadlineError('automation_action_failed', err instanceof Error ? err.message : String(err), {
@@ -315,17 +317,20 @@ async function runInSavepoint(
   ctx: JobContext,
   action: PlannedAction,
   now: Date,
-  known: AutomationLeadRow | undefined,
+  io: ExecuteOptions & { outbox: OutboxMessage[] },
 ): Promise<Executed | { error: string }> {
+  const queued = io.outbox.length;
   await tx.query('SAVEPOINT automation_action');
   try {
-    const outcome = await execute(tx, ctx, action, now, known);
+    const outcome = await execute(tx, ctx, action, now, io);
     await tx.query('RELEASE SAVEPOINT automation_action');
     return outcome;
   } catch (err) {
     if (isTransient(err)) throw err;
     await tx.query('ROLLBACK TO SAVEPOINT automation_action');
     await tx.query('RELEASE SAVEPOINT automation_action');
+    // Messages the failed action collected go with the rest of what it did.
+    io.outbox.length = queued;
     const error = err instanceof Error ? err.message : String(err);
     ctx.log.warn(
       { actionKey: action.actionKey, type: action.action.type, error },

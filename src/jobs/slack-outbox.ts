@@ -35,8 +35,8 @@ export interface EnqueuedSlack {
  * });
  */
 export async function enqueueSlack(tx: Queryable, message: OutboxMessage, now: Date): Promise<EnqueuedSlack> {
-  validate(message);
-  const [row] = await run<{ id: number; version: number }>(tx, upsertOutbox(message, now));
+  validateSlackMessage(message);
+  const [row] = await run<{ id: number; version: number }>(tx, upsertOutbox([message], now));
   if (row !== undefined) return { id: row.id, version: row.version, changed: true };
   const [existing] = await run<{ id: number; version: number }>(tx, selectOutboxByKey(message.key));
   if (existing === undefined) {
@@ -44,6 +44,20 @@ export async function enqueueSlack(tx: Queryable, message: OutboxMessage, now: D
     throw new LeadlineError('not_found', `slack outbox row ${message.key} vanished`);
   }
   return { id: existing.id, version: existing.version, changed: false };
+}
+
+/**
+ * `enqueueSlack` for many messages in one statement (last one wins for a repeated key); returns
+ * how many were new or changed. For callers that need no row back, such as automation.
+ *
+ * @example
+ * await enqueueSlackMany(tx, [notifyOwner, notifyManagers], now); // 2
+ */
+export async function enqueueSlackMany(tx: Queryable, messages: readonly OutboxMessage[], now: Date): Promise<number> {
+  if (messages.length === 0) return 0;
+  for (const message of messages) validateSlackMessage(message);
+  const byKey = new Map(messages.map((message) => [message.key, message]));
+  return (await run(tx, upsertOutbox([...byKey.values()], now))).length;
 }
 
 /**
@@ -69,7 +83,8 @@ export async function retryDeadDelivery(db: Queryable, id: number, now: Date): P
   return rows.length > 0;
 }
 
-function validate(message: OutboxMessage): void {
+/** Throws `invalid_payload` naming what a message lacks; enqueueing checks every message with it. */
+export function validateSlackMessage(message: OutboxMessage): void {
   const problems: string[] = [];
   if (message.key.trim() === '') problems.push('key must not be empty');
   if (message.method === 'response_url') {

@@ -58,16 +58,19 @@ export interface DeadOutboxRow {
 }
 
 /**
- * Upserts a message by key. New key: pending. Existing key with different content: the content is
+ * Upserts messages by key (one row per key). New key: pending. Existing key with different content: the content is
  * replaced and `version` bumped; a message already posted to a channel keeps its ts and becomes a
  * chat.update; a sent or dead row is revived with fresh attempts. Identical content changes nothing
  * (no row returned), so a retried job that enqueues again posts nothing twice.
  */
-export function upsertOutbox(message: OutboxMessage, now: Date): Sql {
+export function upsertOutbox(messages: readonly OutboxMessage[], now: Date): Sql {
   return {
     text: `INSERT INTO slack_outbox AS o
         (key, kind, lead_id, method, channel, response_url, payload, state, next_attempt_at, created_at, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'pending', $8, $8, $8)
+      SELECT u.key, u.kind, u.lead_id, u.method, u.channel, u.response_url, u.payload, 'pending', $2, $2, $2
+      FROM jsonb_to_recordset($1::jsonb)
+        AS u(key text, kind text, lead_id bigint, method text, channel text, response_url text, payload jsonb)
+      ORDER BY u.key
       ON CONFLICT (key) DO UPDATE SET
         payload = EXCLUDED.payload,
         kind = EXCLUDED.kind,
@@ -85,15 +88,19 @@ export function upsertOutbox(message: OutboxMessage, now: Date): Sql {
         version = o.version + 1,
         updated_at = EXCLUDED.updated_at
       WHERE o.payload IS DISTINCT FROM EXCLUDED.payload
-      RETURNING id, version, state`,
+      RETURNING id, key, version, state`,
     values: [
-      message.key,
-      message.kind,
-      message.leadId ?? null,
-      message.method,
-      message.channel ?? null,
-      message.responseUrl ?? null,
-      JSON.stringify(message.payload),
+      JSON.stringify(
+        messages.map((m) => ({
+          key: m.key,
+          kind: m.kind,
+          lead_id: m.leadId ?? null,
+          method: m.method,
+          channel: m.channel ?? null,
+          response_url: m.responseUrl ?? null,
+          payload: m.payload,
+        })),
+      ),
       now,
     ],
   };
