@@ -18,7 +18,7 @@ import { memberById } from '../engine/team.ts';
 import type { JobContext } from './job.ts';
 import { loadLeadStates } from './lead-store.ts';
 import { kickSlackDelivery } from './slack-delivery.ts';
-import { enqueueSlack } from './slack-outbox.ts';
+import { enqueueSlack, enqueueSlackMany } from './slack-outbox.ts';
 
 /**
  * Hot-lead alerts: opening them and rendering their messages, plus the helpers the alert actions
@@ -104,20 +104,19 @@ export async function refreshAlertMessage(tx: Queryable, ctx: JobContext, alertI
 }
 
 async function refreshAlertMessages(tx: Queryable, ctx: JobContext, alertIds: readonly number[], now: Date) {
-  for (const { row, view } of (await loadAlertViews(tx, ctx.ruleset, alertIds, now)).values()) {
-    await enqueueSlack(
-      tx,
-      {
-        key: row.outbox_key,
-        kind: 'alert',
-        leadId: row.lead_id,
-        method: 'chat.postMessage',
-        channel: row.channel,
-        payload: { ...renderAlert(view) },
-      },
-      now,
-    );
-  }
+  const views = await loadAlertViews(tx, ctx.ruleset, alertIds, now);
+  await enqueueSlackMany(
+    tx,
+    [...views.values()].map(({ row, view }) => ({
+      key: row.outbox_key,
+      kind: 'alert',
+      leadId: row.lead_id,
+      method: 'chat.postMessage' as const,
+      channel: row.channel,
+      payload: { ...renderAlert(view) },
+    })),
+    now,
+  );
 }
 
 /**

@@ -24,7 +24,7 @@ import type { JobContext } from './job.ts';
 import type { RoutingResult } from './routing-step.ts';
 import { routeLeadTo } from './routing-step.ts';
 import { kickSlackDelivery } from './slack-delivery.ts';
-import { enqueueSlack } from './slack-outbox.ts';
+import { enqueueSlack, enqueueSlackMany, type OutboxMessage } from './slack-outbox.ts';
 
 /**
  * Routing conflicts in Slack: the message managers decide in, and the decision itself. The message
@@ -65,10 +65,13 @@ export async function postConflictMessages(
   const rows = await run<ConflictMessageRow>(tx, selectOpenConflictsForLeads(leadIds));
   if (rows.length === 0) return [];
   await run(tx, setConflictOutboxKeys(rows.map((row) => row.id)));
-  const changed: number[] = [];
-  for (const row of rows) {
-    if (await enqueueConflictMessage(tx, ctx.ruleset, row, now)) changed.push(row.id);
-  }
+  const messages = rows.map((row) => ({ id: row.id, message: conflictMessage(ctx.ruleset, row) }));
+  const enqueued = await enqueueSlackMany(
+    tx,
+    messages.map(({ message }) => message),
+    now,
+  );
+  const changed = messages.filter(({ message }) => enqueued.has(message.key)).map(({ id }) => id);
   if (changed.length > 0) await kick(tx, ctx);
   return changed;
 }
@@ -238,26 +241,24 @@ function resolutionText(resolution: ConflictResolution): string {
   return resolution.kind === 'route' ? `route:${resolution.pipelineId}` : 'pool';
 }
 
+function conflictMessage(ruleset: Ruleset, row: ConflictMessageRow): OutboxMessage {
+  return {
+    key: `conflict:${row.id}`,
+    kind: 'conflict',
+    leadId: row.lead_id,
+    method: 'chat.postMessage',
+    channel: ruleset.slack.routing_channel,
+    payload: { ...renderConflict(conflictView(row, ruleset)) },
+  };
+}
+
 async function enqueueConflictMessage(
   tx: PoolClient,
   ruleset: Ruleset,
   row: ConflictMessageRow,
   now: Date,
 ): Promise<boolean> {
-  const message = renderConflict(conflictView(row, ruleset));
-  const enqueued = await enqueueSlack(
-    tx,
-    {
-      key: `conflict:${row.id}`,
-      kind: 'conflict',
-      leadId: row.lead_id,
-      method: 'chat.postMessage',
-      channel: ruleset.slack.routing_channel,
-      payload: { ...message },
-    },
-    now,
-  );
-  return enqueued.changed;
+  return (await enqueueSlack(tx, conflictMessage(ruleset, row), now)).changed;
 }
 
 function decisionOf(row: ConflictMessageRow, ruleset: Ruleset): ConflictDecision | null {

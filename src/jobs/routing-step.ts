@@ -5,12 +5,12 @@ import {
   insertDeals,
   insertRoutingDecisions,
   insertStageHistories,
-  markLeadStatus,
+  markLeadsInConflict,
   markLeadsRouted,
   type RoutingDecisionInsert,
   type RoutingLeadRow,
   selectRoutingLeads,
-  upsertConflict,
+  upsertConflicts,
 } from '../db/sql/routing.ts';
 import type { AssignmentResult } from '../engine/assignment.ts';
 import { explainRouting } from '../engine/explain.ts';
@@ -28,6 +28,7 @@ export interface RoutingResult {
 }
 
 type RouteDecision = Extract<RoutingDecision, { kind: 'route' }>;
+type ConflictDecision = Extract<RoutingDecision, { kind: 'conflict' }>;
 
 function leadView(row: RoutingLeadRow): LeadView {
   return {
@@ -83,8 +84,8 @@ export async function decideRoutes(
 ): Promise<PendingRoutes> {
   if (ctx.ruleset.pipelines.length === 0 || leadIds.length === 0) return { results: [], routes: [] };
   const rows = await run<RoutingLeadRow>(tx, selectRoutingLeads(leadIds));
-  const results: RoutingResult[] = [];
   const routes: PendingRoutes['routes'] = [];
+  const conflicts: { leadId: number; decision: ConflictDecision }[] = [];
   const decisions: RoutingDecisionInsert[] = [];
   for (const row of rows) {
     if (row.status !== 'pool' || row.open_deals.length > 0) continue;
@@ -92,9 +93,7 @@ export async function decideRoutes(
     if (decision.kind === 'route') {
       routes.push({ row, decision });
     } else if (decision.kind === 'conflict') {
-      const conflictOpened = await openConflict(tx, ctx, row.id, decision, now);
-      if (conflictOpened) decisions.push(decisionRow(ctx, row.id, decision));
-      results.push({ leadId: row.id, decision, dealId: null, assignment: null, conflictOpened });
+      conflicts.push({ leadId: row.id, decision });
     } else if (
       decision.kind === 'pool' &&
       decision.cause !== 'below_threshold' &&
@@ -103,6 +102,11 @@ export async function decideRoutes(
       decisions.push(decisionRow(ctx, row.id, decision));
     }
   }
+  const opened = await openConflicts(tx, ctx, conflicts, now);
+  const results: RoutingResult[] = conflicts.map(({ leadId, decision }) => {
+    if (opened.has(leadId)) decisions.push(decisionRow(ctx, leadId, decision));
+    return { leadId, decision, dealId: null, assignment: null, conflictOpened: opened.has(leadId) };
+  });
   if (decisions.length > 0) await run(tx, insertRoutingDecisions(decisions, now));
   // Ledgers are locked in pipeline order, the same in every worker, so two batches never deadlock;
   // within a pipeline, leads take their turn in id order.
@@ -165,28 +169,31 @@ export async function routeLeadTo(
   return { dealId: opened?.dealId ?? null, assignment: opened?.assignment ?? null, decision };
 }
 
-async function openConflict(
+/** Opens or refreshes the leads' conflicts; returns the leads whose conflict was opened or changed. */
+async function openConflicts(
   tx: PoolClient,
   ctx: JobContext,
-  leadId: number,
-  decision: Extract<RoutingDecision, { kind: 'conflict' }>,
+  conflicts: readonly { leadId: number; decision: ConflictDecision }[],
   now: Date,
-): Promise<boolean> {
-  const changed = await run(
+): Promise<Set<number>> {
+  if (conflicts.length === 0) return new Set();
+  const changed = await run<{ lead_id: number }>(
     tx,
-    upsertConflict({
-      leadId,
-      conflictKey: decision.conflictKey,
-      cause: decision.cause,
-      candidates: decision.candidates,
-      reasons: decision.reasons,
-      rulesetVersion: ctx.ruleset.version,
+    upsertConflicts(
+      conflicts.map(({ leadId, decision }) => ({
+        leadId,
+        conflictKey: decision.conflictKey,
+        cause: decision.cause,
+        candidates: decision.candidates,
+        reasons: decision.reasons,
+      })),
+      ctx.ruleset.version,
       now,
-    }),
+    ),
   );
-  if (changed.length === 0) return false;
-  await run(tx, markLeadStatus(leadId, 'conflict', now));
-  return true;
+  const opened = new Set(changed.map((row) => row.lead_id));
+  if (opened.size > 0) await run(tx, markLeadsInConflict([...opened], now));
+  return opened;
 }
 
 /**

@@ -48,16 +48,21 @@ export async function enqueueSlack(tx: Queryable, message: OutboxMessage, now: D
 
 /**
  * `enqueueSlack` for many messages in one statement (last one wins for a repeated key); returns
- * how many were new or changed. For callers that need no row back, such as automation.
+ * the keys enqueued with new content.
  *
  * @example
- * await enqueueSlackMany(tx, [notifyOwner, notifyManagers], now); // 2
+ * await enqueueSlackMany(tx, [notifyOwner, notifyManagers], now); // Set { 'notify:…', 'notify:…:lena' }
  */
-export async function enqueueSlackMany(tx: Queryable, messages: readonly OutboxMessage[], now: Date): Promise<number> {
-  if (messages.length === 0) return 0;
+export async function enqueueSlackMany(
+  tx: Queryable,
+  messages: readonly OutboxMessage[],
+  now: Date,
+): Promise<Set<string>> {
+  if (messages.length === 0) return new Set();
   for (const message of messages) validateSlackMessage(message);
   const byKey = new Map(messages.map((message) => [message.key, message]));
-  return (await run(tx, upsertOutbox([...byKey.values()], now))).length;
+  const rows = await run<{ key: string }>(tx, upsertOutbox([...byKey.values()], now));
+  return new Set(rows.map((row) => row.key));
 }
 
 /**

@@ -84,10 +84,12 @@ export function markLeadsRouted(rows: readonly { leadId: number; ownerMemberId: 
   };
 }
 
-export function markLeadStatus(leadId: number, status: 'pool' | 'conflict', now: Date): Sql {
+/** Marks leads as waiting on a manager's decision. */
+export function markLeadsInConflict(leadIds: readonly number[], now: Date): Sql {
   return {
-    text: 'UPDATE leads SET status = $2, updated_at = $3 WHERE id = $1',
-    values: [leadId, status, now],
+    text: `UPDATE leads SET status = 'conflict', updated_at = $2
+      FROM (SELECT unnest($1::bigint[]) AS id ORDER BY 1) AS u WHERE leads.id = u.id`,
+    values: [leadIds, now],
   };
 }
 
@@ -125,37 +127,46 @@ export function insertRoutingDecisions(rows: readonly RoutingDecisionInsert[], n
   };
 }
 
-/** Opens a conflict, or refreshes the lead's open one when the ambiguity changed; a decided one stays decided. */
-export function upsertConflict(row: {
+export interface ConflictUpsert {
   leadId: number;
   conflictKey: string;
   cause: string;
   candidates: unknown;
   reasons: unknown;
-  rulesetVersion: string;
-  now: Date;
-}): Sql {
+}
+
+/**
+ * Opens a conflict per lead, or refreshes the lead's open one when the ambiguity changed; a decided
+ * one stays decided. Returns the leads whose conflict was opened or changed.
+ */
+export function upsertConflicts(rows: readonly ConflictUpsert[], rulesetVersion: string, now: Date): Sql {
   return {
     text: `INSERT INTO routing_conflicts (lead_id, conflict_key, cause, candidates, reasons, ruleset_version, created_at)
-      SELECT $1, $2, $3, $4, $5, $6, $7
+      SELECT u.lead_id, u.conflict_key, u.cause, u.candidates, u.reasons, $2, $3
+      FROM jsonb_to_recordset($1::jsonb) AS u(lead_id bigint, conflict_key text, cause text, candidates jsonb, reasons jsonb)
       -- A manager who already decided this same ambiguity is not asked again.
       WHERE NOT EXISTS (
-        SELECT 1 FROM routing_conflicts
-        WHERE lead_id = $1 AND conflict_key = $2 AND resolved_at IS NOT NULL
+        SELECT 1 FROM routing_conflicts c
+        WHERE c.lead_id = u.lead_id AND c.conflict_key = u.conflict_key AND c.resolved_at IS NOT NULL
       )
+      ORDER BY u.lead_id
       ON CONFLICT (lead_id) WHERE resolved_at IS NULL DO UPDATE
         SET conflict_key = EXCLUDED.conflict_key, cause = EXCLUDED.cause, candidates = EXCLUDED.candidates,
             reasons = EXCLUDED.reasons, ruleset_version = EXCLUDED.ruleset_version
         WHERE routing_conflicts.conflict_key <> EXCLUDED.conflict_key
-      RETURNING id, (xmax = 0) AS created`,
+      RETURNING lead_id`,
     values: [
-      row.leadId,
-      row.conflictKey,
-      row.cause,
-      JSON.stringify(row.candidates),
-      JSON.stringify(row.reasons),
-      row.rulesetVersion,
-      row.now,
+      JSON.stringify(
+        rows.map((r) => ({
+          lead_id: r.leadId,
+          conflict_key: r.conflictKey,
+          cause: r.cause,
+          candidates: r.candidates,
+          reasons: r.reasons,
+        })),
+      ),
+      rulesetVersion,
+      now,
     ],
   };
 }
