@@ -12,7 +12,7 @@ import {
   selectAlertCandidates,
   selectAlertViews,
 } from '../db/sql/alerts.ts';
-import { explainLead, type LeadChange } from '../engine/lead-processor.ts';
+import { explainLead, type LeadChange, type LeadState } from '../engine/lead-processor.ts';
 import type { Ruleset } from '../engine/ruleset.ts';
 import { memberById } from '../engine/team.ts';
 import type { JobContext } from './job.ts';
@@ -31,6 +31,8 @@ export interface AlertInput {
   leadId: number;
   changes: readonly LeadChange[];
   eventId: string | null;
+  /** The lead's engine state as just written, which the message explains (read back when absent). */
+  state?: LeadState;
 }
 
 const MINUTE_MS = 60_000;
@@ -84,7 +86,10 @@ export async function createAlerts(
   const inserted = await run<{ id: number; lead_id: number }>(tx, insertAlerts(rows, now));
   if (inserted.length === 0) return [];
   const ids = inserted.map((row) => row.id);
-  await refreshAlertMessages(tx, ctx, ids, now);
+  const states = new Map<number, LeadState>();
+  for (const input of inputs) if (input.state !== undefined) states.set(input.leadId, input.state);
+  // New alerts have no SLA history yet: nothing to read from the audit log.
+  await refreshAlertMessages(tx, ctx, ids, now, { states, fresh: true });
   await kickSlackDelivery(ctx.boss, { db: tx });
   ctx.log.info({ alerts: inserted, events: inputs.map((i) => i.eventId) }, 'hot-lead alerts created');
   return ids;
@@ -103,8 +108,14 @@ export async function refreshAlertMessage(tx: Queryable, ctx: JobContext, alertI
   await refreshAlertMessages(tx, ctx, [alertId], now);
 }
 
-async function refreshAlertMessages(tx: Queryable, ctx: JobContext, alertIds: readonly number[], now: Date) {
-  const views = await loadAlertViews(tx, ctx.ruleset, alertIds, now);
+async function refreshAlertMessages(
+  tx: Queryable,
+  ctx: JobContext,
+  alertIds: readonly number[],
+  now: Date,
+  known: KnownFacts = {},
+) {
+  const views = await loadAlertViews(tx, ctx.ruleset, alertIds, now, known);
   await enqueueSlackMany(
     tx,
     [...views.values()].map(({ row, view }) => ({
@@ -119,6 +130,14 @@ async function refreshAlertMessages(tx: Queryable, ctx: JobContext, alertIds: re
   );
 }
 
+/** What the caller already knows, so rendering need not read it again. */
+interface KnownFacts {
+  /** Engine states of the alerts' leads, as written in this transaction. */
+  states?: ReadonlyMap<number, LeadState>;
+  /** The alerts were created just now: they have no SLA history. */
+  fresh?: boolean;
+}
+
 /**
  * Alerts as their messages show them, by alert id: lead, score reasons, live signals, owner, state
  * and SLA progress (from the audit log).
@@ -131,13 +150,18 @@ export async function loadAlertViews(
   ruleset: Ruleset,
   alertIds: readonly number[],
   now: Date,
+  known: KnownFacts = {},
 ): Promise<Map<number, { row: AlertViewRow; view: AlertView }>> {
   const out = new Map<number, { row: AlertViewRow; view: AlertView }>();
   if (alertIds.length === 0) return out;
   const rows = await run<AlertViewRow>(db, selectAlertViews(alertIds));
   const leadIds = [...new Set(rows.map((row) => row.lead_id))];
-  const states = await loadLeadStates(db, leadIds, now, { lock: false, dayKeys: [] });
-  const audit = await run<AlertAuditRow>(db, selectAlertAudit(leadIds, alertIds));
+  const states = new Map(known.states);
+  const unknown = leadIds.filter((id) => !states.has(id));
+  for (const [id, state] of await loadLeadStates(db, unknown, now, { lock: false, dayKeys: [] })) {
+    states.set(id, state);
+  }
+  const audit = known.fresh === true ? [] : await run<AlertAuditRow>(db, selectAlertAudit(leadIds, alertIds));
   for (const row of rows) {
     const state = states.get(row.lead_id);
     const why = state === undefined ? null : explainLead(state, ruleset, now);

@@ -109,8 +109,12 @@ export async function assignByLedger(
   now: Date,
 ): Promise<AssignmentResult[]> {
   const pipelineIds = [...new Set(deals.map((deal) => deal.pipeline_id))].sort();
-  await run(tx, ensureLedgers(pipelineIds));
-  const locked = await run<{ pipeline_id: string; seq: number }>(tx, lockLedgers(pipelineIds));
+  let locked = await run<{ pipeline_id: string; seq: number }>(tx, lockLedgers(pipelineIds));
+  if (locked.length < pipelineIds.length) {
+    // A pipeline's first assignment creates its ledger.
+    await run(tx, ensureLedgers(pipelineIds));
+    locked = await run<{ pipeline_id: string; seq: number }>(tx, lockLedgers(pipelineIds));
+  }
   const records = await run<LedgerRecord>(tx, selectLedgerRows(pipelineIds));
   const presenceRows = await run<PresenceRecord>(tx, selectPresence());
   const ledgers = new Map<string, AssignmentLedger>();

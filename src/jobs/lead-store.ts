@@ -30,7 +30,13 @@ export async function loadLeadStates(
   db: Queryable,
   wantedIds: readonly number[],
   now: Date,
-  options: { lock: boolean | 'skip'; dayKeys?: readonly string[]; awards?: boolean },
+  options: {
+    lock: boolean | 'skip';
+    dayKeys?: readonly string[];
+    awards?: boolean;
+    /** Leads created in this transaction: they have no score rows, awards or signals to read. */
+    created?: ReadonlySet<number>;
+  },
 ): Promise<Map<number, LeadState>> {
   const states = new Map<number, LeadState>();
   if (wantedIds.length === 0) return states;
@@ -38,7 +44,10 @@ export async function loadLeadStates(
     db,
     options.lock === false ? selectLeads(wantedIds) : lockLeads(wantedIds, options.lock === 'skip'),
   );
-  const leadIds = options.lock === 'skip' ? leads.map((lead) => lead.id) : wantedIds;
+  for (const lead of leads) states.set(lead.id, stateOf(lead));
+  const leadIds = (options.lock === 'skip' ? leads.map((lead) => lead.id) : wantedIds).filter(
+    (id) => options.created?.has(id) !== true,
+  );
   if (leadIds.length === 0) return states;
   // One connection runs one statement at a time: sequential awaits say so plainly. Recomputing a
   // score (decay, explanations) needs no caps, so those callers skip the awards query.
@@ -48,7 +57,6 @@ export async function loadLeadStates(
       : await run<{ lead_id: number; rule_id: string; day_key: string; points: number }>(db, selectAwards(leadIds));
   const rows = await run<ScoreRowDb>(db, selectActiveScoreRows(leadIds, now));
   const signals = await run<SignalDb>(db, selectActiveSignals(leadIds, now));
-  for (const lead of leads) states.set(lead.id, stateOf(lead));
   const wantedDays = options.dayKeys === undefined ? null : new Set(options.dayKeys);
   for (const award of awards) {
     const state = states.get(award.lead_id);

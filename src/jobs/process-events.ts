@@ -73,6 +73,7 @@ export async function processEvents(
     const states = await loadLeadStates(tx, wanted, now, {
       lock: defer ? 'skip' : true,
       dayKeys: eventDayKeys(received, ctx.ruleset),
+      created,
     });
     const leadIds = wanted.filter((id) => states.has(id));
     // Another batch holds these leads: their events go back to the queue instead of this batch
@@ -158,6 +159,7 @@ async function followUp(
       leadId,
       changes: outcome.changes,
       eventId: events.at(-1)?.id ?? null,
+      state: outcome.state,
     })),
     now,
   );
