@@ -1,7 +1,8 @@
 /**
  * Diagnostic (not part of `npm run bench`): drives Leadline's IntakeWriter directly with N
  * concurrent single-event writers, no HTTP, and reports where each group commit spends its time
- * (BEGIN, intake INSERT, pg-boss insert, COMMIT) and how many requests each commit carried.
+ * (one statement per commit; BEGIN, intake INSERT, pg-boss insert, COMMIT on the stepwise path)
+ * and how many requests each commit carried.
  *
  *   node --experimental-strip-types bench/tools/intake-stages.ts [concurrency=50] [seconds=5] [maxInFlight=2]
  */
@@ -39,7 +40,9 @@ try {
   const stages = new Map<string, number[]>();
   const batchRows: number[] = [];
   const kindOf = (text: string) =>
-    text.startsWith('BEGIN')
+    text.startsWith('WITH input')
+      ? 'intake commit'
+      : text.startsWith('BEGIN')
       ? 'BEGIN'
       : text.startsWith('COMMIT')
         ? 'COMMIT'
@@ -48,9 +51,27 @@ try {
           : text.includes('pgboss')
             ? 'pg-boss insert'
             : 'other';
-  // Times every statement of the writer's transactions; the writer only ever uses pool.connect().
+  const record = (text: string, values: unknown[] | undefined, ms: number) => {
+    const kind = kindOf(text);
+    const list = stages.get(kind) ?? [];
+    list.push(ms);
+    stages.set(kind, list);
+    if (kind.startsWith('intake') && Array.isArray(values?.[0])) batchRows.push(values[0].length);
+  };
+  // Times every statement of the writer: one-statement commits through pool.query, stepwise
+  // transactions through pool.connect().
   const timedPool = new Proxy(pool, {
     get(target, property) {
+      if (property === 'query') {
+        return async (config: { text: string; values?: unknown[] }) => {
+          const t0 = performance.now();
+          try {
+            return await target.query(config);
+          } finally {
+            record(config.text, config.values, performance.now() - t0);
+          }
+        };
+      }
       if (property !== 'connect') {
         const value: unknown = Reflect.get(target, property, target);
         return typeof value === 'function' ? value.bind(target) : value;
@@ -63,11 +84,7 @@ try {
           try {
             return await original(text, values);
           } finally {
-            const kind = kindOf(text);
-            const list = stages.get(kind) ?? [];
-            list.push(performance.now() - t0);
-            stages.set(kind, list);
-            if (kind === 'intake INSERT' && Array.isArray(values?.[0])) batchRows.push(values[0].length);
+            record(text, values, performance.now() - t0);
           }
         };
         const release = client.release.bind(client);

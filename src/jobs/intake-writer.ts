@@ -1,7 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import type { Pool } from '../db/pool.ts';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Pool, Sql } from '../db/pool.ts';
 import { run, withTransaction } from '../db/pool.ts';
-import { type IntakeRowInput, insertIntakeRows, selectIntakeIds } from '../db/sql/intake.ts';
+import {
+  type IntakeRowInput,
+  insertIntakeRows,
+  intakeCommitStatement,
+  jobInsertCtes,
+  selectIntakeIds,
+} from '../db/sql/intake.ts';
 import type { Boss } from './boss.ts';
 import { inTransaction } from './boss.ts';
 import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from './queues.ts';
@@ -14,6 +20,21 @@ function isDataError(err: unknown): boolean {
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+// Lane 0 is the ordinary queue, lane 1 the urgent one (see `isUrgentEvent`).
+const LANES = [PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE] as const;
+
+type LaneRow = IntakeRowInput & { lane: number };
+
+interface CommitStatement {
+  name: string;
+  build: (rows: readonly LaneRow[]) => Sql;
+}
+
+interface Stored {
+  insertedIds: Set<string>;
+  existing: { id: string; source: string; external_id: string }[];
+}
 
 export type IntakeItem = Omit<IntakeRowInput, 'id'>;
 
@@ -55,6 +76,7 @@ export class IntakeWriter {
   #pending: PendingRequest[] = [];
   #inFlight = 0;
   #idle: (() => void)[] = [];
+  #statement: Promise<CommitStatement | null> | null = null;
 
   constructor(pool: Pool, boss: Boss, options: IntakeWriterOptions = {}) {
     this.#pool = pool;
@@ -131,43 +153,30 @@ export class IntakeWriter {
 
   async #store(items: IntakeItem[]): Promise<IntakeOutcome[]> {
     // The first occurrence of a key in this commit is the one inserted; later ones are duplicates of it.
-    const firstByKey = new Map<string, IntakeRowInput>();
-    const rows: IntakeRowInput[] = [];
+    const firstByKey = new Map<string, LaneRow>();
+    const rows: LaneRow[] = [];
     const keyOf = (source: string, externalId: string) => `${source}\u0000${externalId}`;
     for (const item of items) {
       const key = keyOf(item.source, item.externalId);
       if (!firstByKey.has(key)) {
-        const row = { ...item, id: randomUUID() };
+        const row = { ...item, id: randomUUID(), lane: 0 };
+        row.lane = this.#urgent(row) ? 1 : 0;
         firstByKey.set(key, row);
         rows.push(row);
       }
     }
     // Key order, so two commits holding overlapping keys never wait on each other in a cycle.
     rows.sort((a, b) => (a.source === b.source ? cmp(a.externalId, b.externalId) : cmp(a.source, b.source)));
-    const rowById = new Map(rows.map((row) => [row.id, row]));
-    const stored = await withTransaction(this.#pool, async (tx) => {
-      const inserted = await run<{ id: string; source: string; external_id: string }>(
-        tx,
-        insertIntakeRows(rows),
-      );
-      const insertedIds = new Set(inserted.map((r) => r.id));
-      const known = rows.filter((row) => !insertedIds.has(row.id));
-      const existing =
-        known.length === 0
-          ? []
-          : await run<{ id: string; source: string; external_id: string }>(tx, selectIntakeIds(known));
-      const lanes = new Map<string, { id: string; data: { eventId: string } }[]>();
-      for (const r of inserted) {
-        const row = rowById.get(r.id)!;
-        const queue = this.#urgent(row) ? PROCESS_URGENT_EVENTS_QUEUE : PROCESS_EVENTS_QUEUE;
-        const jobs = lanes.get(queue) ?? [];
-        jobs.push({ id: r.id, data: { eventId: r.id } });
-        lanes.set(queue, jobs);
-      }
-      for (const [queue, jobs] of lanes) await this.#boss.insert(queue, jobs, { db: inTransaction(tx) });
-      return { insertedIds, existing };
-    });
+    const statement = await this.#commitStatement();
+    const stored = statement === null ? await this.#storeInSteps(rows) : await this.#storeInOne(statement, rows);
     const idByKey = new Map(stored.existing.map((r) => [keyOf(r.source, r.external_id), r.id]));
+    const unknown = rows.filter((row) => !stored.insertedIds.has(row.id) && !idByKey.has(keyOf(row.source, row.externalId)));
+    if (unknown.length > 0) {
+      // Stored by a commit that ran alongside this one: visible now that both have committed.
+      for (const r of await run<Stored['existing'][number]>(this.#pool, selectIntakeIds(unknown))) {
+        idByKey.set(keyOf(r.source, r.external_id), r.id);
+      }
+    }
     const claimed = new Set<string>();
     return items.map((item) => {
       const key = keyOf(item.source, item.externalId);
@@ -181,5 +190,77 @@ export class IntakeWriter {
         throw new Error(`intake row for ${item.source}/${item.externalId} vanished`);
       return { id: original, duplicate: true };
     });
+  }
+
+  // Statements cost round trips, and on a busy machine each round trip waits for the scheduler:
+  // one statement (its own transaction) instead of BEGIN, two inserts, a lookup and COMMIT keeps
+  // commits short, and short commits are what lets more of them share each fsync.
+  async #storeInOne(statement: CommitStatement, rows: LaneRow[]): Promise<Stored> {
+    const sql = statement.build(rows);
+    const { rows: result } = await this.#pool.query<{
+      id: string;
+      inserted: boolean;
+      source: string | null;
+      external_id: string | null;
+    }>({ name: statement.name, text: sql.text, values: sql.values });
+    const insertedIds = new Set<string>();
+    const existing: Stored['existing'] = [];
+    for (const r of result) {
+      if (r.inserted) insertedIds.add(r.id);
+      else existing.push({ id: r.id, source: r.source ?? '', external_id: r.external_id ?? '' });
+    }
+    return { insertedIds, existing };
+  }
+
+  // The general path, for a pg-boss whose insert statement `jobInsertCtes` cannot reshape.
+  async #storeInSteps(rows: LaneRow[]): Promise<Stored> {
+    return withTransaction(this.#pool, async (tx) => {
+      const inserted = await run<{ id: string }>(tx, insertIntakeRows(rows));
+      const insertedIds = new Set(inserted.map((r) => r.id));
+      const known = rows.filter((row) => !insertedIds.has(row.id));
+      const existing =
+        known.length === 0 ? [] : await run<Stored['existing'][number]>(tx, selectIntakeIds(known));
+      for (const [lane, queue] of LANES.entries()) {
+        const jobs = rows
+          .filter((row) => row.lane === lane && insertedIds.has(row.id))
+          .map((row) => ({ id: row.id, data: { eventId: row.id } }));
+        if (jobs.length > 0) await this.#boss.insert(queue, jobs, { db: inTransaction(tx) });
+      }
+      return { insertedIds, existing };
+    });
+  }
+
+  /** The one-statement commit, built once from the statements pg-boss itself would run. */
+  #commitStatement(): Promise<CommitStatement | null> {
+    this.#statement ??= this.#buildCommitStatement().catch((err: unknown) => {
+      // Building asks pg-boss for its queue settings; a database hiccup must not pin the slow path.
+      this.#statement = null;
+      throw err;
+    });
+    return this.#statement;
+  }
+
+  async #buildCommitStatement(): Promise<CommitStatement | null> {
+    const lanes: ((jobsJson: string) => ReturnType<typeof jobInsertCtes>)[] = [];
+    for (const [lane, queue] of LANES.entries()) {
+      let captured: string | null = null;
+      const sample = randomUUID();
+      // pg-boss hands its statement to the `db` it is given; this one keeps it instead of running it.
+      await this.#boss.insert(queue, [{ id: sample, data: { eventId: sample } }], {
+        db: {
+          executeSql: async (text: string) => {
+            captured = text;
+            return { rows: [] };
+          },
+        },
+      });
+      const bossSql: string | null = captured;
+      if (bossSql === null) return null;
+      lanes.push((jobsJson) => jobInsertCtes(bossSql, `lane${lane}`, jobsJson));
+    }
+    const build = intakeCommitStatement(lanes);
+    if (build === null) return null;
+    const { text } = build([]);
+    return { name: `leadline-intake-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, build };
   }
 }

@@ -44,3 +44,93 @@ export function selectIntakeIds(keys: readonly { source: string; externalId: str
     values: [keys.map((k) => k.source), keys.map((k) => k.externalId)],
   };
 }
+
+/**
+ * A queue's job insert as pg-boss writes it, reshaped into CTEs that can share one statement with
+ * the intake insert: `ctes` to put in a WITH list, `gate` a condition the final SELECT must
+ * evaluate (it runs pg-boss's wake-up NOTIFY, which PostgreSQL only evaluates when referenced).
+ */
+export interface JobInsertCtes {
+  ctes: string;
+  gate: string;
+}
+
+const JOBS_PARAM = '$1::text::json';
+const NOTIFY_SHAPE =
+  /^\s*WITH ins AS \(([\s\S]+)\),\s*notified AS \(([\s\S]+)\)\s*SELECT id FROM ins WHERE \(SELECT count\(\*\) FROM notified\) (?:>= 0|< 0)\s*$/;
+
+/**
+ * Reshapes pg-boss's insert statement for one queue (its only parameter, `$1`, the jobs as JSON)
+ * into CTEs named after `alias` whose jobs come from `jobsJson`, a SQL expression. Null when the
+ * statement does not have a shape this knows; the caller then runs pg-boss's statement as it is.
+ */
+export function jobInsertCtes(bossSql: string, alias: string, jobsJson: string): JobInsertCtes | null {
+  if (bossSql.split(JOBS_PARAM).length !== 2 || /\$[2-9]/.test(bossSql)) return null;
+  const withJobs = bossSql.replace(JOBS_PARAM, () => `(${jobsJson})::text::json`);
+  const notifying = NOTIFY_SHAPE.exec(withJobs);
+  if (notifying !== null) {
+    const [, insert, notify] = notifying;
+    if (!/^\s*INSERT INTO /.test(insert!) || !/\bFROM ins WHERE\b/.test(notify!)) return null;
+    return {
+      ctes: `${alias}_ins AS (${insert}), ${alias}_notified AS (${notify!.replace(/\bFROM ins WHERE\b/, `FROM ${alias}_ins WHERE`)})`,
+      gate: `(SELECT count(*) FROM ${alias}_notified) >= 0`,
+    };
+  }
+  if (/^\s*INSERT INTO /.test(withJobs) && !/\bWITH\b/.test(withJobs)) {
+    return { ctes: `${alias}_ins AS (${withJobs})`, gate: 'true' };
+  }
+  return null;
+}
+
+/**
+ * One statement, so one round trip and one implicit transaction: the intake rows (skipping known
+ * keys), a job per inserted row in its lane's queue (`lanes[row.lane]`, from `jobInsertCtes`), and
+ * the ids of keys that were already stored when the statement began. A key a concurrent commit
+ * stored after that is in neither list; `selectIntakeIds` finds it after this commits. Built once
+ * per writer (null when a lane's job insert cannot be reshaped); the text never varies with rows.
+ */
+export function intakeCommitStatement(
+  lanes: readonly ((jobsJson: string) => JobInsertCtes | null)[],
+): ((rows: readonly (IntakeRowInput & { lane: number })[]) => Sql) | null {
+  const ctes: string[] = [];
+  const gates: string[] = [];
+  for (const [lane, reshape] of lanes.entries()) {
+    const jobs = reshape(
+      `SELECT coalesce(json_agg(json_build_object('id', s.id, 'data', json_build_object('eventId', s.id))), '[]'::json)
+       FROM stored s JOIN input i ON i.id = s.id WHERE i.lane = ${lane}`,
+    );
+    if (jobs === null) return null;
+    ctes.push(jobs.ctes);
+    gates.push(jobs.gate);
+  }
+  const text = `WITH input AS (
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::int[])
+          AS u(id, source, external_id, scheme, received_at, payload, event, event_type, occurred_at, lane)
+      ),
+      stored AS (
+        INSERT INTO intake_events (id, source, external_id, scheme, received_at, payload, event, event_type, occurred_at)
+        SELECT id, source, external_id, scheme, received_at, payload::jsonb, event::jsonb, event_type, occurred_at FROM input
+        ON CONFLICT (source, external_id) DO NOTHING
+        RETURNING id
+      )${ctes.map((cte) => `,\n      ${cte}`).join('')}
+      SELECT s.id, true AS inserted, NULL::text AS source, NULL::text AS external_id FROM stored s
+      WHERE ${gates.join(' AND ') || 'true'}
+      UNION ALL
+      SELECT e.id, false, e.source, e.external_id
+      FROM input i JOIN intake_events e ON e.source = i.source AND e.external_id = i.external_id`;
+  return (rows) => ({
+    text,
+    values: [
+      rows.map((r) => r.id),
+      rows.map((r) => r.source),
+      rows.map((r) => r.externalId),
+      rows.map((r) => r.scheme),
+      rows.map((r) => r.receivedAt),
+      rows.map((r) => JSON.stringify(r.payload)),
+      rows.map((r) => JSON.stringify(r.event)),
+      rows.map((r) => r.eventType),
+      rows.map((r) => r.occurredAt),
+      rows.map((r) => r.lane),
+    ],
+  });
+}
