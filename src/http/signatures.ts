@@ -112,11 +112,17 @@ function verifyStandard(request: SignedRequest, secret: string, nowMs: number): 
 }
 
 /** The HMAC key from a `whsec_…` (or bare) base64 secret, or null when it is not base64. */
-function standardKey(secret: string): Buffer | null {
+function standardKey(secret: string): KeyObject | null {
+  // Decoded once per secret: checking and decoding the base64 on every delivery showed in profiles.
+  const cached = keyObjects.get(`w:${secret}`);
+  if (cached !== undefined) return cached;
   const encoded = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return null;
   const key = Buffer.from(encoded, 'base64');
-  return key.length === 0 ? null : key;
+  if (key.length === 0) return null;
+  const object = createSecretKey(key);
+  if (keyObjects.size < 1_000) keyObjects.set(`w:${secret}`, object);
+  return object;
 }
 
 /**
@@ -245,17 +251,17 @@ function bodyOf(request: SignedRequest): Buffer {
 // changes while the process runs: one KeyObject per distinct secret (a handful per ruleset).
 const keyObjects = new Map<string, KeyObject>();
 
-function keyObject(key: string | Buffer): KeyObject {
-  const id = typeof key === 'string' ? `s:${key}` : `b:${key.toString('base64')}`;
-  let object = keyObjects.get(id);
+function keyObject(key: string | KeyObject): KeyObject {
+  if (typeof key !== 'string') return key;
+  let object = keyObjects.get(`s:${key}`);
   if (object === undefined) {
-    object = createSecretKey(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
-    if (keyObjects.size < 1_000) keyObjects.set(id, object);
+    object = createSecretKey(Buffer.from(key, 'utf8'));
+    if (keyObjects.size < 1_000) keyObjects.set(`s:${key}`, object);
   }
   return object;
 }
 
-function hmac(key: string | Buffer, parts: readonly (string | Buffer)[]): Buffer {
+function hmac(key: string | KeyObject, parts: readonly (string | Buffer)[]): Buffer {
   const mac = createHmac('sha256', keyObject(key));
   for (const part of parts) mac.update(part);
   return mac.digest();
