@@ -188,7 +188,7 @@ export const processEventsJob = defineJob({
   name: PROCESS_EVENTS_QUEUE,
   payload: eventJobPayload,
   queue: eventJobQueue,
-  work: { batchSize: 200, localConcurrency: 2, pollingIntervalSeconds: 2, burstWhenBatchFull: true },
+  work: { batchSize: 200, localConcurrency: 4, pollingIntervalSeconds: 2, burstWhenBatchFull: true },
   handler: (jobs, ctx) => processEventJobs(jobs, ctx, true),
 });
 
