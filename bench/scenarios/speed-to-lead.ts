@@ -101,7 +101,11 @@ export const speedToLead: Scenario = {
         loop.disable();
         const bg = await load.done;
         if (hot.failures > 0) throw new Error(`${hot.failures} hot leads refused; first: ${hot.firstFailure}`);
-        if (bg.failures > 0) throw new Error(`background deliveries refused: ${bg.firstFailure}`);
+        // The background only has to keep the system busy: a stray reset among tens of thousands of
+        // keep-alive requests is reported, more than one in a thousand fails the run.
+        if (bg.failures > bg.sent / 1000) {
+          throw new Error(`${bg.failures} of ${bg.sent} background deliveries refused: ${bg.firstFailure}`);
+        }
 
         // Stage split from the database: intake row processed_at is the processing transaction's clock.
         const { rows } = await runtime.pool.query<{ external_id: string; processed_at: Date | null }>(
@@ -141,7 +145,9 @@ export const speedToLead: Scenario = {
         const common =
           `${hot.summary.count} of ${hot.accepted} hot leads alerted` +
           (hot.missing > 0 ? ` (${hot.missing} NOT within 30 s)` : '') +
-          `, one every ${hotSpacingMs} ms; background ${Math.round(bg.okPerSecond)} ordinary events/s (p99 202 ${round(bg.latency.p99)} ms)`;
+          `, one every ${hotSpacingMs} ms; background ${Math.round(bg.okPerSecond)} ordinary events/s (p99 202 ${round(bg.latency.p99)} ms` +
+          (bg.failures > 0 ? `, ${bg.failures} refused: ${bg.firstFailure}` : '') +
+          ')';
         return [
           {
             name: 'speed to lead p95',
