@@ -4,7 +4,7 @@
  * (one statement per commit; BEGIN, intake INSERT, pg-boss insert, COMMIT on the stepwise path)
  * and how many requests each commit carried.
  *
- *   node --experimental-strip-types bench/tools/intake-stages.ts [concurrency=50] [seconds=5] [maxInFlight=2]
+ *   node --experimental-strip-types bench/tools/intake-stages.ts [concurrency=50] [seconds=5] [maxInFlight=2] [minRowsForParallel=32]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +23,7 @@ import { round, summarize } from '../stats.ts';
 const concurrency = Number(process.argv[2] ?? 50);
 const runSeconds = Number(process.argv[3] ?? 5);
 const maxInFlight = Number(process.argv[4] ?? 2);
+const minRowsForParallel = Number(process.argv[5] ?? 32);
 
 const dir = await mkdtemp(path.join(os.tmpdir(), 'leadline-intake-stages-'));
 const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg') });
@@ -99,7 +100,7 @@ try {
       };
     },
   });
-  const writer = new IntakeWriter(timedPool, boss, { maxInFlight });
+  const writer = new IntakeWriter(timedPool, boss, { maxInFlight, minRowsForParallel });
   const latencies: number[] = [];
   let next = 0;
   const deadline = performance.now() + runSeconds * 1000;
@@ -122,7 +123,7 @@ try {
   const elapsed = (performance.now() - started) / 1000;
   const l = summarize(latencies);
   console.log(
-    `concurrency ${concurrency}, maxInFlight ${maxInFlight}: ${Math.round(latencies.length / elapsed)} writes/s, p50 ${round(l.p50)} ms, p99 ${round(l.p99)} ms`,
+    `concurrency ${concurrency}, maxInFlight ${maxInFlight}, minRowsForParallel ${minRowsForParallel}: ${Math.round(latencies.length / elapsed)} writes/s, p50 ${round(l.p50)} ms, p99 ${round(l.p99)} ms`,
   );
   console.log(
     `commits ${batchRows.length}, rows per commit p50 ${summarize(batchRows).p50}, mean ${round(summarize(batchRows).mean)}`,

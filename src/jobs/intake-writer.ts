@@ -12,8 +12,6 @@ import type { Boss } from './boss.ts';
 import { inTransaction } from './boss.ts';
 import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from './queues.ts';
 
-const MIN_ROWS_FOR_PARALLEL_COMMIT = 32;
-
 function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
@@ -54,6 +52,8 @@ export interface IntakeWriterOptions {
   maxBatchRows?: number;
   /** Commits in flight at once; requests arriving meanwhile wait and share the next commit. */
   maxInFlight?: number;
+  /** Rows waiting before a commit starts alongside one already running. */
+  minRowsForParallel?: number;
   /** Events to process in the urgent lane (see `isUrgentEvent`); none by default. */
   urgent?: (item: IntakeItem) => boolean;
 }
@@ -72,6 +72,7 @@ export class IntakeWriter {
   readonly #boss: Boss;
   readonly #maxBatchRows: number;
   readonly #maxInFlight: number;
+  readonly #minRowsForParallel: number;
   readonly #urgent: (item: IntakeItem) => boolean;
   #pending: PendingRequest[] = [];
   #inFlight = 0;
@@ -83,6 +84,7 @@ export class IntakeWriter {
     this.#boss = boss;
     this.#maxBatchRows = options.maxBatchRows ?? 5_000;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#minRowsForParallel = options.minRowsForParallel ?? 32;
     this.#urgent = options.urgent ?? (() => false);
   }
 
@@ -105,7 +107,7 @@ export class IntakeWriter {
     while (this.#inFlight < this.#maxInFlight && this.#pending.length > 0) {
       // A second commit alongside a running one only pays off for a real backlog; for a few rows
       // it would split the batch the running commit's followers are about to share.
-      if (this.#inFlight > 0 && this.#pendingRows() < MIN_ROWS_FOR_PARALLEL_COMMIT) return;
+      if (this.#inFlight > 0 && this.#pendingRows() < this.#minRowsForParallel) return;
       const batch: PendingRequest[] = [];
       let rows = 0;
       while (this.#pending.length > 0) {
