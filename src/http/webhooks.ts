@@ -12,6 +12,9 @@ import type { WebhookSource } from './sources.ts';
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
+// One decoder for every request: without `stream` a decode keeps no state between calls.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export interface WebhookDeps {
   sources: Map<string, WebhookSource>;
   intake: IntakeWriter;
@@ -82,7 +85,7 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
   let body: unknown;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(rawBody);
+    text = UTF8.decode(rawBody);
     body = JSON.parse(text);
   } catch (err) {
     return c.json(errorBody('invalid_json', err instanceof Error ? err.message : 'body is not JSON'), 400);
