@@ -8,7 +8,7 @@ import {
   lockDueLeads,
   updateDecayedLeads,
 } from '../db/sql/decay.ts';
-import { insertLeadChanges, type LeadChangeInsert, selectActiveSignals } from '../db/sql/leads.ts';
+import { type ActiveSignalRow, insertLeadChanges, type LeadChangeInsert, selectActiveSignals } from '../db/sql/leads.ts';
 import { leadTriggers, type TriggerInstance } from '../engine/automation.ts';
 import { decayLead } from '../engine/decay.ts';
 import { GRADE_BANDS, type Grade, MAX_SCORE, MIN_SCORE } from '../engine/grade.ts';
@@ -42,18 +42,6 @@ function chunkRules(ruleset: Ruleset): DecayChunkRules {
   };
 }
 
-interface SignalDb {
-  lead_id: number;
-  event_id: string;
-  rule_id: string;
-  intent: string;
-  signal: string;
-  weight: number;
-  tier: string;
-  occurred_at: Date;
-  decay_hours: number;
-}
-
 /**
  * Finishes the leads with intent state in the engine: their summed points come from the chunk
  * statement, their live signals are loaded here (a handful per lead, not every score row).
@@ -67,7 +55,7 @@ async function decayIntentLeads(
 ): Promise<{ changes: number; triggered: { leadId: number; triggers: TriggerInstance[] }[] }> {
   if (leads.length === 0) return { changes: 0, triggered: [] };
   const signals = new Map<number, SignalRow[]>();
-  for (const row of await run<SignalDb>(tx, selectActiveSignals(leads.map((lead) => lead.id), now))) {
+  for (const row of await run<ActiveSignalRow>(tx, selectActiveSignals(leads.map((lead) => lead.id), now))) {
     const list = signals.get(row.lead_id) ?? [];
     list.push({
       eventId: row.event_id,

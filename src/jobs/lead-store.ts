@@ -1,6 +1,7 @@
 import type { PoolClient, Queryable } from '../db/pool.ts';
 import { run } from '../db/pool.ts';
 import {
+  type ActiveSignalRow,
   insertLeadChanges,
   insertScoreRows,
   insertSignals,
@@ -56,7 +57,7 @@ export async function loadLeadStates(
       ? []
       : await run<{ lead_id: number; rule_id: string; day_key: string; points: number }>(db, selectAwards(leadIds));
   const rows = await run<ScoreRowDb>(db, selectActiveScoreRows(leadIds, now));
-  const signals = await run<SignalDb>(db, selectActiveSignals(leadIds, now));
+  const signals = await run<ActiveSignalRow>(db, selectActiveSignals(leadIds, now));
   const wantedDays = options.dayKeys === undefined ? null : new Set(options.dayKeys);
   for (const award of awards) {
     const state = states.get(award.lead_id);
@@ -101,18 +102,6 @@ interface ScoreRowDb {
   occurred_at: Date;
   expires_at: Date | null;
   day_key: string;
-}
-
-interface SignalDb {
-  lead_id: number;
-  event_id: string;
-  rule_id: string;
-  intent: string;
-  signal: string;
-  weight: number;
-  tier: string;
-  occurred_at: Date;
-  decay_hours: number;
 }
 
 function touch(source: string | null, campaign: string | null, at: Date | null): Touch | null {

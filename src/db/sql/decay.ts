@@ -1,4 +1,5 @@
 import type { Sql } from '../pool.ts';
+import type { LeadUpdate } from './leads.ts';
 
 /** What the chunk statement needs from the ruleset and the engine's fixed grade bands. */
 export interface DecayChunkRules {
@@ -131,19 +132,20 @@ export function decayChunk(ids: readonly number[], now: Date, rules: DecayChunkR
   };
 }
 
-export interface DecayedLeadUpdate {
-  id: number;
-  score: number;
-  grade: string;
-  thresholds: string[];
-  /** As PostgreSQL summed it (full precision), or null when no point is left to expire. */
-  score_expires_at: string | null;
-  primary_intent: string | null;
-  intent_confidence: number;
-  intent_weights: Record<string, number>;
-  signals_active_until: string | null;
-  ruleset_version: string;
-}
+/** `score_expires_at` as PostgreSQL summed it (full precision), or null when no point is left to expire. */
+export type DecayedLeadUpdate = Pick<
+  LeadUpdate,
+  | 'id'
+  | 'score'
+  | 'grade'
+  | 'thresholds'
+  | 'score_expires_at'
+  | 'primary_intent'
+  | 'intent_confidence'
+  | 'intent_weights'
+  | 'signals_active_until'
+  | 'ruleset_version'
+>;
 
 /**
  * Writes the engine's decay results for leads with intent state: only the columns decay changes,

@@ -86,6 +86,19 @@ export function selectActiveScoreRows(ids: readonly number[], now: Date): Sql {
   };
 }
 
+/** A signal row as `selectActiveSignals` returns it. */
+export interface ActiveSignalRow {
+  lead_id: number;
+  event_id: string;
+  rule_id: string;
+  intent: string;
+  signal: string;
+  weight: number;
+  tier: string;
+  occurred_at: Date;
+  decay_hours: number;
+}
+
 export function selectActiveSignals(ids: readonly number[], now: Date): Sql {
   return {
     text: `SELECT lead_id, event_id, rule_id, intent, signal, weight, tier, occurred_at, decay_hours
@@ -184,16 +197,9 @@ export function insertScoreRows(rows: readonly ScoreRowInsert[]): Sql {
   };
 }
 
-export interface SignalInsert {
-  lead_id: number;
-  event_id: string;
-  rule_id: string;
-  intent: string;
-  signal: string;
-  weight: number;
-  tier: string;
+/** A signal row to write: its time as ISO text (it travels as JSON), plus the ruleset that found it. */
+export interface SignalInsert extends Omit<ActiveSignalRow, 'occurred_at'> {
   occurred_at: string;
-  decay_hours: number;
   ruleset_version: string;
 }
 
