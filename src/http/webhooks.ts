@@ -64,6 +64,7 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
     );
   }
   const receivedAt = deps.now();
+  const headers = nodeHeaders(c) ?? c.req.raw.headers;
   const rawBody = await readBody(c);
   if (rawBody === null) {
     return c.json(errorBody('payload_too_large', `body exceeds ${MAX_WEBHOOK_BYTES} bytes`), 413);
@@ -73,7 +74,7 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
     {
       method: c.req.method,
       url: c.req.url,
-      headers: c.req.raw.headers,
+      headers,
       rawBody,
       urlToken: c.req.param('token') ?? c.req.query('token'),
     },
@@ -98,7 +99,7 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
   const mapped = mapPayload(source.format, body, {
     source: source.name,
     receivedAt,
-    headers: c.req.raw.headers,
+    headers,
   });
   if (!mapped.ok) {
     return c.json(errorBody('invalid_payload', describeIssues(mapped.issues), mapped.issues), 400);
@@ -144,6 +145,22 @@ async function readBody(c: Context<AppEnv>): Promise<Uint8Array | null> {
     incoming.once('end', onEnd);
     incoming.once('error', reject);
   });
+}
+
+/**
+ * Header lookups over Node's parsed header object. The web `Headers` view scans the raw header
+ * list on every `get`, and a signature check makes several.
+ */
+function nodeHeaders(c: Context<AppEnv>): { get(name: string): string | null } | null {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming === undefined) return null;
+  const parsed = incoming.headers;
+  return {
+    get: (name) => {
+      const value = parsed[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
 }
 
 /** The same for a web `Request` (`app.request()` in tests, other runtimes). */

@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_SECRETS, type TestApp } from '../support/app.ts';
-import { signStandard } from '../support/signers.ts';
+import { signMoco, signStandard } from '../support/signers.ts';
 
 // Under Node the webhook body is read from the request stream itself rather than through the web
 // Request (see readBody in src/http/webhooks.ts); these go through a real server to cover that path.
@@ -12,13 +12,14 @@ function send(
   body: string,
   headers: Record<string, string>,
   chunked = false,
+  path = '/webhooks/website',
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1',
         port,
-        path: '/webhooks/website',
+        path,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -91,6 +92,17 @@ describe('webhooks over a Node HTTP server', () => {
     const again = await send(port, ordinary.body, ordinary.headers);
     expect(again.status).toBe(200);
     expect(JSON.parse(again.body)).toMatchObject({ accepted: 0, duplicates: 1, ids: JSON.parse(a.body).ids });
+  });
+
+  it('reads the headers a mapper needs, whatever their case on the wire', async () => {
+    const body = JSON.stringify({ id: 4242, firstname: 'Rosalind', work_email: 'rosalind@structures.example' });
+    const headers = { ...signMoco({ secret: TEST_SECRETS.moco, body }), 'X-Moco-Target': 'Contact', 'X-MOCO-EVENT': 'create' };
+    const res = await send(port, body, headers, false, '/webhooks/moco');
+    expect(res.status).toBe(202);
+    const { 'X-MOCO-EVENT': _event, ...withoutEvent } = headers;
+    const bad = await send(port, body, withoutEvent, false, '/webhooks/moco');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain('headers.X-Moco-Event');
   });
 
   it('refuses a tampered body with 401', async () => {
