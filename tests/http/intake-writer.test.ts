@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pool } from '../../src/db/pool.ts';
+import type { Boss } from '../../src/jobs/boss.ts';
 import { type IntakeItem, IntakeWriter } from '../../src/jobs/intake-writer.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 
@@ -64,6 +65,38 @@ describe('intake writer group commits', () => {
        WHERE e.external_id LIKE 'evt_one_%' ORDER BY e.external_id`,
     );
     expect(rows.map((r) => r.name)).toEqual(['process-events', 'process-events-urgent']);
+  });
+
+  it('falls back to a stepwise transaction for a pg-boss statement of unknown shape', async () => {
+    type Db = { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+    // Same statement, spelled so it no longer matches the shape the one-statement commit expects.
+    const reshaped = new Proxy(t.boss, {
+      get(target, property) {
+        if (property === 'insert') {
+          return (queue: string, jobs: never, options: { db: Db }) =>
+            target.insert(queue, jobs, {
+              db: { executeSql: (text, values) => options.db.executeSql(text.replace('WITH ins', 'WITH  ins'), values) },
+            });
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Boss;
+    let transactions = 0;
+    const counting = new Proxy(t.db.pool, {
+      get(target, property) {
+        if (property === 'connect') transactions += 1;
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const writer = new IntakeWriter(counting, reshaped);
+    const [stored] = await writer.write([item('evt_steps')]);
+    expect(transactions).toBe(1);
+    const [again] = await writer.write([item('evt_steps')]);
+    expect(again).toEqual({ id: stored?.id, duplicate: true });
+    const { rows } = await t.db.pool.query(`SELECT 1 FROM pgboss.job WHERE id = $1`, [stored?.id]);
+    expect(rows).toHaveLength(1);
   });
 
   it('answers a request in one commit per item, duplicates within the request included', async () => {
