@@ -143,7 +143,7 @@ export async function processEvents(
   });
 }
 
-/** Alerts (after routing: an alert names the owner routing may just have chosen), then automation. */
+/** Automation, then alerts: an alert names the owner routing or a rule may just have chosen. */
 async function followUp(
   tx: PoolClient,
   ctx: JobContext,
@@ -152,6 +152,8 @@ async function followUp(
   now: Date,
 ): Promise<void> {
   if (scored.length === 0) return;
+  await followUpScoredLeads(tx, ctx, scored, routed, now);
+  // After automation too: an alert names the owner a rule (route, assign) may just have given.
   await createAlerts(
     tx,
     ctx,
@@ -163,7 +165,6 @@ async function followUp(
     })),
     now,
   );
-  await followUpScoredLeads(tx, ctx, scored, routed, now);
 }
 
 const eventJobPayload = z.object({ eventId: z.uuid() });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_RULES_PATH } from '../../src/config.ts';
 import { processEvents } from '../../src/jobs/process-events.ts';
+import { loadRulesetFile } from '../../src/ruleset-file.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import {
   event,
@@ -153,6 +155,28 @@ describe('process-events job', () => {
     // The retry finds the lead free and applies the event.
     await processEvents([busyEvent!], ctx(), { deferBusyLeads: true });
     expect((await leadByEmail(db, 'ada@genomics-lab.example'))?.score).toBe(11);
+  });
+
+  it('names in the hot-lead alert the owner an automation rule just routed the lead to', async () => {
+    const { ruleset: shipped } = await loadRulesetFile(DEFAULT_RULES_PATH);
+    // The shipped rules: a demo request from a work address (30 points, below routing's 40) is a
+    // CRITICAL signal, and strong B2B intent routes it through automation in the same transaction.
+    await processEvents(
+      await storeEvents(db, [
+        event('form.submitted', { email: 'buyer@pharma-y.example', metadata: { form_type: 'demo' } }),
+      ]),
+      jobContext(db, shipped, clock.now),
+    );
+    const { rows } = await db.pool.query(
+      `SELECT a.owner_member_id AS alert_owner, l.owner_member_id AS lead_owner, o.payload::text AS payload
+       FROM lead_alerts a JOIN leads l ON l.id = a.lead_id JOIN slack_outbox o ON o.key = a.outbox_key
+       WHERE l.email = 'buyer@pharma-y.example'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].lead_owner).not.toBeNull();
+    expect(rows[0].alert_owner).toBe(rows[0].lead_owner);
+    const owner = shipped.team.members.find((m) => m.id === rows[0].lead_owner);
+    expect(rows[0].payload).toContain(owner?.slack_user_id);
   });
 
   it('creates one lead when two workers see two events of a new person at once', async () => {
