@@ -96,6 +96,13 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
   if (text.includes('\\u0000')) {
     return c.json(errorBody('invalid_payload', 'NUL characters (\\u0000) are not accepted in values'), 400);
   }
+  // Nor half a surrogate pair (jsonb refuses `\ud800` alone; text columns would store U+FFFD).
+  if (hasLoneSurrogate(text, body)) {
+    return c.json(
+      errorBody('invalid_payload', 'unpaired UTF-16 surrogate escapes (\\ud800–\\udfff) are not accepted in values'),
+      400,
+    );
+  }
   const mapped = mapPayload(source.format, body, {
     source: source.name,
     receivedAt,
@@ -180,6 +187,16 @@ async function readWebBody(request: Request): Promise<Uint8Array | null> {
     chunks.push(value);
   }
   return Buffer.concat(chunks, size);
+}
+
+/**
+ * True when a string in `body` holds a lone surrogate. Only a `\u` escape can carry one (the UTF-8
+ * decode refuses encoded surrogates), and JSON.stringify writes lone surrogates, and only them, as
+ * `\udXXX` escapes, so its output answers exactly; the raw text is a cheap filter first.
+ */
+function hasLoneSurrogate(text: string, body: unknown): boolean {
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return false;
+  return /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]/.test(JSON.stringify(body));
 }
 
 function describeIssues(issues: readonly { path: string; message: string }[]): string {

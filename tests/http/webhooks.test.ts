@@ -329,6 +329,23 @@ describe('signed webhook intake', () => {
     expect(unconfigured.headers.get('retry-after')).not.toBeNull();
   });
 
+  it('answers 400 for half a surrogate pair, in a value or an id, and accepts whole pairs', async () => {
+    const sign = (body: string, id: string) =>
+      signStandard({ secret: TEST_SECRETS.website, id, timestamp: nowSeconds(), body });
+    for (const [n, body] of [
+      ['1', JSON.stringify(nativeEvent({ metadata: { note: 'x' } })).replace('"x"', '"\\ud800"')],
+      ['2', JSON.stringify(nativeEvent({ id: 'evt_x' })).replace('evt_x', 'evt_\\udc00')],
+    ] as const) {
+      const res = await post({ path: '/webhooks/website', body, headers: sign(body, `msg_half_${n}`) });
+      expect(res.status).toBe(400);
+      expect((await answerOf(res)).error).toBe('invalid_payload');
+    }
+    const whole = JSON.stringify(nativeEvent({ metadata: { note: 'x' } })).replace('"x"', '"\\ud83e\\uddec \\\\ud800"');
+    const res = await post({ path: '/webhooks/website', body: whole, headers: sign(whole, 'msg_whole') });
+    expect(res.status).toBe(202);
+    expect(await t.intakeRows()).toBe(1);
+  });
+
   it('answers 413 for a body over 1 MiB and stores nothing', async () => {
     const body = JSON.stringify(nativeEvent({ metadata: { note: 'x'.repeat(1024 * 1024) } }));
     const headers = signStandard({
