@@ -19,6 +19,7 @@ import {
   truncateMrkdwn,
   userMention,
 } from './mrkdwn.ts';
+import { clockTime } from './lead-details.ts';
 
 /** A pipeline button: `value` is `<conflictId>:<pipelineId>`. */
 export const CONFLICT_ROUTE_ACTION = 'conflict.route';
@@ -184,21 +185,6 @@ export function displayName(lead: Pick<ConflictLead, 'id' | 'fullName' | 'firstN
   if (full) return full;
   const parts = [lead.firstName, lead.lastName].map((p) => p?.trim()).filter((p) => !!p);
   return parts.length > 0 ? parts.join(' ') : `Lead #${lead.id}`;
-}
-
-/**
- * `10:42` for `at` in `timeZone` (24-hour clock).
- *
- * @example
- * clockTime(new Date('2026-11-20T09:42:00Z'), 'Europe/Berlin') // '10:42'
- */
-export function clockTime(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(at);
 }
 
 function decisionText(decision: ConflictDecision, view: ConflictView): string {

@@ -6,6 +6,7 @@
 import type { types } from '@slack/bolt';
 import type { LeadExplanation } from '../../engine/lead-processor.ts';
 import { BLOCK_LIMITS, context, divider, fields, header, plain, section, userMention } from './mrkdwn.ts';
+import { formatLocal, zonedParts } from './time.ts';
 
 /** A team member (or anyone) as a message names them: a mention when the Slack id is known. */
 export interface SlackPerson {
@@ -90,12 +91,8 @@ export function personText(person: SlackPerson | null, none = 'Unassigned'): str
  * clockTime(new Date('2026-11-20T09:42:00Z'), 'Europe/Berlin') // '10:42'
  */
 export function clockTime(at: Date, timezone: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(at);
+  const p = zonedParts(at, timezone);
+  return `${String(p.hour).padStart(2, '0')}:${String(p.minute).padStart(2, '0')}`;
 }
 
 /**
@@ -105,13 +102,7 @@ export function clockTime(at: Date, timezone: string): string {
  * dayTime(new Date('2026-11-20T13:00:00Z'), 'Europe/Berlin') // 'Fri 20 Nov, 14:00'
  */
 export function dayTime(at: Date, timezone: string): string {
-  const day = new Intl.DateTimeFormat('en-GB', {
-    timeZone: timezone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-  }).format(at);
-  return `${day.replace(',', '')}, ${clockTime(at, timezone)}`;
+  return formatLocal(at, timezone);
 }
 
 /**
