@@ -12,6 +12,21 @@ export interface IntakeRowInput {
   occurredAt: string;
 }
 
+/** The nine column arrays ($1–$9) both intake inserts unnest. */
+function intakeRowValues(rows: readonly IntakeRowInput[]): unknown[][] {
+  return [
+    rows.map((r) => r.id),
+    rows.map((r) => r.source),
+    rows.map((r) => r.externalId),
+    rows.map((r) => r.scheme),
+    rows.map((r) => r.receivedAt),
+    rows.map((r) => JSON.stringify(r.payload)),
+    rows.map((r) => JSON.stringify(r.event)),
+    rows.map((r) => r.eventType),
+    rows.map((r) => r.occurredAt),
+  ];
+}
+
 /** Multi-row insert of intake rows; rows whose (source, external_id) already exists are skipped. */
 export function insertIntakeRows(rows: readonly IntakeRowInput[]): Sql {
   return {
@@ -21,17 +36,7 @@ export function insertIntakeRows(rows: readonly IntakeRowInput[]): Sql {
         AS u(id, source, external_id, scheme, received_at, payload, event, event_type, occurred_at)
       ON CONFLICT (source, external_id) DO NOTHING
       RETURNING id, source, external_id`,
-    values: [
-      rows.map((r) => r.id),
-      rows.map((r) => r.source),
-      rows.map((r) => r.externalId),
-      rows.map((r) => r.scheme),
-      rows.map((r) => r.receivedAt),
-      rows.map((r) => JSON.stringify(r.payload)),
-      rows.map((r) => JSON.stringify(r.event)),
-      rows.map((r) => r.eventType),
-      rows.map((r) => r.occurredAt),
-    ],
+    values: intakeRowValues(rows),
   };
 }
 
@@ -120,17 +125,6 @@ export function intakeCommitStatement(
       FROM input i JOIN intake_events e ON e.source = i.source AND e.external_id = i.external_id`;
   return (rows) => ({
     text,
-    values: [
-      rows.map((r) => r.id),
-      rows.map((r) => r.source),
-      rows.map((r) => r.externalId),
-      rows.map((r) => r.scheme),
-      rows.map((r) => r.receivedAt),
-      rows.map((r) => JSON.stringify(r.payload)),
-      rows.map((r) => JSON.stringify(r.event)),
-      rows.map((r) => r.eventType),
-      rows.map((r) => r.occurredAt),
-      rows.map((r) => r.lane),
-    ],
+    values: [...intakeRowValues(rows), rows.map((r) => r.lane)],
   });
 }
