@@ -42,6 +42,11 @@ export interface ExecuteOptions {
   knownLead?: NotificationLeadRow | undefined;
   /** Collects Slack messages for the caller to enqueue together, instead of one statement each. */
   outbox?: OutboxMessage[];
+  /**
+   * Deals this transaction opened, as the caller loaded them and unchanged since: no other
+   * transaction can see them yet, so actions that only read them need not read them again.
+   */
+  knownDeals?: ReadonlyMap<number, LockedDealRow> | undefined;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -71,8 +76,19 @@ function lockedDealView(deal: LockedDealRow) {
   };
 }
 
-async function ownerOf(tx: PoolClient, ctx: JobContext, action: PlannedAction): Promise<TeamMember> {
-  const deal = await lockedDeal(tx, action);
+/** The action's deal for reading: a deal the caller knows as it is, else locked and read. */
+async function dealToRead(tx: PoolClient, action: PlannedAction, options: ExecuteOptions): Promise<LockedDealRow> {
+  const known = action.dealId === null ? undefined : options.knownDeals?.get(Number(action.dealId));
+  return known ?? lockedDeal(tx, action);
+}
+
+async function ownerOf(
+  tx: PoolClient,
+  ctx: JobContext,
+  action: PlannedAction,
+  options: ExecuteOptions,
+): Promise<TeamMember> {
+  const deal = await dealToRead(tx, action, options);
   if (deal.owner_member_id === null) throw new Error(`deal ${deal.id} has no owner`);
   return teamMember(ctx.ruleset, deal.owner_member_id);
 }
@@ -143,7 +159,7 @@ export async function execute(
       };
     }
     case 'send_notification': {
-      const deal = action.dealId === null ? null : await lockedDeal(tx, action);
+      const deal = action.dealId === null ? null : await dealToRead(tx, action, options);
       const recipients: { channel: string; key: string }[] = [];
       const base = `notify:${action.actionKey}`;
       if (a.channel === 'owner') {
@@ -187,7 +203,7 @@ export async function execute(
     }
     case 'create_task': {
       let assignee: string;
-      if (a.assignee === 'owner') assignee = (await ownerOf(tx, ctx, action)).id;
+      if (a.assignee === 'owner') assignee = (await ownerOf(tx, ctx, action, options)).id;
       else if (a.assignee === 'managers') {
         // One task, one person responsible: the first active manager (team order).
         const first = managerRecipients(ctx.ruleset.team)[0];

@@ -2,6 +2,7 @@ import { isConnectionError, type PoolClient, run } from '../db/pool.ts';
 import {
   type ActionInsert,
   type AutomationLeadRow,
+  type LockedDealRow,
   type ActionFinish,
   finishAutomationActions,
   insertAutomationActions,
@@ -88,6 +89,8 @@ export async function runAutomation(
   ctx: JobContext,
   inputs: readonly AutomationInput[],
   now: Date,
+  /** Deals the caller's transaction opened: actions read them from the loaded facts. */
+  openedDealIds: ReadonlySet<number> = new Set(),
 ): Promise<AutomationSummary> {
   const wanted = inputs.filter((input) => input.triggers.length > 0);
   if (wanted.length === 0 || !ctx.ruleset.automation.some((rule) => rule.enabled)) {
@@ -102,14 +105,14 @@ export async function runAutomation(
   await tx.query('SAVEPOINT automation_run');
   let summary: AutomationSummary;
   try {
-    summary = await runTriggers(tx, ctx, byLead, now, false);
+    summary = await runTriggers(tx, ctx, byLead, now, false, openedDealIds);
     await tx.query('RELEASE SAVEPOINT automation_run');
   } catch (err) {
     // Only a failure met without a savepoint of its own starts the run over, isolated.
     if (!isLeadlineError(err, 'automation_action_failed')) throw err;
     await tx.query('ROLLBACK TO SAVEPOINT automation_run');
     await tx.query('RELEASE SAVEPOINT automation_run');
-    summary = await runTriggers(tx, ctx, byLead, now, true);
+    summary = await runTriggers(tx, ctx, byLead, now, true, openedDealIds);
   }
   // ctx.boss is absent where no queue runs (some tests); the outbox row waits for the next kick.
   if (summary.notifications > 0 && ctx.boss !== undefined) await kickSlackDelivery(ctx.boss, { db: tx });
@@ -122,6 +125,7 @@ async function runTriggers(
   byLead: ReadonlyMap<number, readonly TriggerInstance[]>,
   now: Date,
   isolate: boolean,
+  openedDealIds: ReadonlySet<number>,
 ): Promise<AutomationSummary> {
   const summary = emptyAutomationSummary();
   const leadIds = [...byLead.keys()].sort((a, b) => a - b);
@@ -170,8 +174,11 @@ async function runTriggers(
         }
         const key = { idempotencyKey: action.idempotencyKey, actionIndex: action.actionIndex };
         // The lead row loaded for planning is locked and still current unless an action changed it.
-        const known = lead.dirty ? undefined : lead.row;
-        const io = { knownLead: known, outbox };
+        const io = {
+          knownLead: lead.dirty ? undefined : lead.row,
+          knownDeals: lead.dirty ? undefined : openedDeals(lead, openedDealIds),
+          outbox,
+        };
         const outcome = isolate ? await runInSavepoint(tx, ctx, action, now, io) : await runBare(tx, ctx, action, now, io);
         if ('error' in outcome) {
           summary.failed += 1;
@@ -256,6 +263,27 @@ function leadView(row: AutomationLeadRow): LeadView {
     source: row.first_touch_source,
     lastActivityAt: row.last_activity_at,
   };
+}
+
+/** The lead's deals this transaction opened, as loaded for planning. */
+function openedDeals(lead: LeadFacts, openedDealIds: ReadonlySet<number>): Map<number, LockedDealRow> | undefined {
+  if (openedDealIds.size === 0) return undefined;
+  const known = new Map<number, LockedDealRow>();
+  for (const [id, deal] of lead.deals) {
+    if (!openedDealIds.has(id)) continue;
+    known.set(id, {
+      id,
+      lead_id: Number(deal.leadId),
+      pipeline_id: deal.pipelineId,
+      stage_id: deal.stageId,
+      status: deal.status,
+      owner_member_id: deal.ownerId,
+      value: deal.value ?? null,
+      priority: deal.priority ?? null,
+      stage_entered_at: deal.stageEnteredAt,
+    });
+  }
+  return known;
 }
 
 function dealFor(trigger: TriggerInstance, lead: LeadFacts): DealView | null {

@@ -49,5 +49,6 @@ export async function followUpScoredLeads(
       ...(openedDeals.get(leadId) ?? []),
     ],
   }));
-  return runAutomation(tx, ctx, inputs, now);
+  const opened = new Set(routed.flatMap((result) => (result.dealId === null ? [] : [result.dealId])));
+  return runAutomation(tx, ctx, inputs, now, opened);
 }
