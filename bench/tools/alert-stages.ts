@@ -13,21 +13,15 @@
  * on a kick instead, and no longer sleeps through timers/promises, so there it changes nothing).
  */
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type * as TimersPromises from 'node:timers/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { DEFAULT_RULES_PATH } from '../../src/config.ts';
-import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
-import { loadRulesetFile } from '../../src/ruleset-file.ts';
 import { startFakeSlack } from '../../tests/support/fake-slack.ts';
-import { createContext } from '../context.ts';
 import { hotLeadEvent, hotLeadIndex, signStandardHeaders } from '../dataset.ts';
 import { post, startLoad } from '../load.ts';
 import { SLACK_BOT_TOKEN } from '../slack-side.ts';
 import { round, summarize } from '../stats.ts';
+import { openWorkbench } from './workbench.ts';
 
 const hotLeads = Number(process.argv[2] ?? 30);
 const spacingMs = Number(process.argv[3] ?? 1200);
@@ -119,20 +113,10 @@ function kindOf(text: string): string {
   return `${verb} ${table}`;
 }
 
-const dir = await mkdtemp(path.join(os.tmpdir(), 'leadline-alert-stages-'));
-const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg') });
+const bench = await openWorkbench('alert-stages');
+const { ctx } = bench;
 const slack = await startFakeSlack({ token: SLACK_BOT_TOKEN });
 try {
-  const { ruleset, text } = await loadRulesetFile(DEFAULT_RULES_PATH);
-  const ctx = createContext({
-    quick: true,
-    seed: 1,
-    serverUrl: server.url,
-    tmpDir: dir,
-    logFile: path.join(dir, 'leadline.log'),
-    ruleset,
-    rulesetText: text,
-  });
   const url = await ctx.createDatabase('alert_stages');
   const runtime = await ctx.startLeadline({ databaseUrl: url, role: 'all', slackApiUrl: slack.baseUrl });
   const baseUrl = runtime.url ?? '';
@@ -241,6 +225,5 @@ try {
   ctx.log.flush();
 } finally {
   await slack.close();
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await bench.close();
 }

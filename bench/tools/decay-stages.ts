@@ -5,21 +5,15 @@
  *
  *   node --experimental-strip-types bench/tools/decay-stages.ts [leads=100000] [rowsPerLead=10] [explain]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { DEFAULT_RULES_PATH } from '../../src/config.ts';
-import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { startBoss } from '../../src/jobs/boss.ts';
 import { runDecay } from '../../src/jobs/decay.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { loadRulesetFile } from '../../src/ruleset-file.ts';
-import { createContext } from '../context.ts';
 import { seedLeads } from '../seed.ts';
 import { timedPool } from './timed-pool.ts';
+import { openWorkbench } from './workbench.ts';
 
 const leads = Number(process.argv[2] ?? 100_000);
 const rowsPerLead = Number(process.argv[3] ?? 10);
@@ -49,24 +43,11 @@ function explainOnce(pool: Pool): Pool {
   });
 }
 
-const dir = await mkdtemp(path.join(os.tmpdir(), 'leadline-decay-stages-'));
-const server = await startEmbeddedPostgres({
-  dataDir: path.join(dir, 'pg'),
-  onLog: (line) => {
-    if (explain) serverLog.push(line);
-  },
+const bench = await openWorkbench('decay-stages', (line) => {
+  if (explain) serverLog.push(line);
 });
+const { ctx, ruleset } = bench;
 try {
-  const { ruleset, text } = await loadRulesetFile(DEFAULT_RULES_PATH);
-  const ctx = createContext({
-    quick: true,
-    seed: 1,
-    serverUrl: server.url,
-    tmpDir: dir,
-    logFile: path.join(dir, 'leadline.log'),
-    ruleset,
-    rulesetText: text,
-  });
   const url = await ctx.createDatabase('decay_stages');
   const pool = createPool(url, 4);
   await migrate(pool);
@@ -113,6 +94,5 @@ try {
   await pool.end();
   ctx.log.flush();
 } finally {
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await bench.close();
 }

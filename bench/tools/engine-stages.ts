@@ -8,21 +8,15 @@
  * With `explain`, one more batch runs with auto_explain on (ANALYZE, BUFFERS, triggers) and the
  * plans PostgreSQL logs are printed: foreign-key trigger time shows up there.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
-import { DEFAULT_RULES_PATH } from '../../src/config.ts';
-import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { processEvents } from '../../src/jobs/process-events.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import { loadRulesetFile } from '../../src/ruleset-file.ts';
-import { createContext } from '../context.ts';
 import { feedEvents } from '../feed.ts';
 import { seedLeads } from '../seed.ts';
 import { round } from '../stats.ts';
 import { timedPool } from './timed-pool.ts';
+import { openWorkbench } from './workbench.ts';
 
 const leads = Number(process.argv[2] ?? 100_000);
 const events = Number(process.argv[3] ?? 10_000);
@@ -30,24 +24,11 @@ const batch = Number(process.argv[4] ?? 200);
 const explain = process.argv[5] === 'explain';
 const serverLog: string[] = [];
 
-const dir = await mkdtemp(path.join(os.tmpdir(), 'leadline-engine-stages-'));
-const server = await startEmbeddedPostgres({
-  dataDir: path.join(dir, 'pg'),
-  onLog: (line) => {
-    if (explain) serverLog.push(line);
-  },
+const bench = await openWorkbench('engine-stages', (line) => {
+  if (explain) serverLog.push(line);
 });
+const { ctx, ruleset } = bench;
 try {
-  const { ruleset, text } = await loadRulesetFile(DEFAULT_RULES_PATH);
-  const ctx = createContext({
-    quick: true,
-    seed: 1,
-    serverUrl: server.url,
-    tmpDir: dir,
-    logFile: path.join(dir, 'leadline.log'),
-    ruleset,
-    rulesetText: text,
-  });
   const url = await ctx.createDatabase('engine_stages');
   const seedClient = new pg.Client({ connectionString: url });
   await seedClient.connect();
@@ -131,6 +112,5 @@ try {
   await runtime.stop();
   ctx.log.flush();
 } finally {
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await bench.close();
 }

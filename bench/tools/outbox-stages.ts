@@ -12,23 +12,17 @@
  * whose row lock pg-boss's SKIP LOCKED fetch then skips), to compare without editing src.
  */
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
-import { DEFAULT_RULES_PATH } from '../../src/config.ts';
-import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { loadRulesetFile } from '../../src/ruleset-file.ts';
 import { startFakeSlack } from '../../tests/support/fake-slack.ts';
 import { FORM, signSlackRequest, slashCommandBody } from '../../tests/support/slack-signer.ts';
-import { createContext } from '../context.ts';
 import { leadEmail } from '../dataset.ts';
 import { post } from '../load.ts';
 import { seedLeads } from '../seed.ts';
 import { SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET } from '../slack-side.ts';
 import { round, summarize } from '../stats.ts';
+import { openWorkbench } from './workbench.ts';
 
 const commands = Number(process.argv[2] ?? 100);
 const leads = Number(process.argv[3] ?? 10_000);
@@ -78,20 +72,12 @@ Object.assign(pg.Client.prototype, {
   },
 });
 
-const dir = await mkdtemp(path.join(os.tmpdir(), 'leadline-outbox-stages-'));
-const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), onLog: (line) => { if (/FATAL|PANIC|shutdown|terminat/i.test(line)) console.log('PG:', line.trim()); } });
+const bench = await openWorkbench('outbox-stages', (line) => {
+  if (/FATAL|PANIC|shutdown|terminat/i.test(line)) console.log('PG:', line.trim());
+});
+const { ctx, ruleset } = bench;
 const slack = await startFakeSlack({ token: SLACK_BOT_TOKEN });
 try {
-  const { ruleset, text } = await loadRulesetFile(DEFAULT_RULES_PATH);
-  const ctx = createContext({
-    quick: true,
-    seed: 1,
-    serverUrl: server.url,
-    tmpDir: dir,
-    logFile: path.join(dir, 'leadline.log'),
-    ruleset,
-    rulesetText: text,
-  });
   const url = await ctx.createDatabase('outbox_stages');
   const migrator = new pg.Pool({ connectionString: url, max: 1 });
   await migrate(migrator);
@@ -170,6 +156,5 @@ try {
   console.error('outbox-stages failed:', err);
 } finally {
   await slack.close();
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await bench.close();
 }
