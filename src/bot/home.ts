@@ -10,7 +10,7 @@ import {
   selectTeamLoad,
   upsertAwayUntil,
 } from '../db/sql/lookup.ts';
-import { absence } from '../engine/assignment.ts';
+import { absence } from '../engine/presence.ts';
 import { rotationMembers, type TeamMember } from '../engine/routing-schema.ts';
 import { loadFairness } from '../jobs/digest.ts';
 import type { JobContext } from '../jobs/job.ts';

@@ -6,6 +6,7 @@ import type {
   TeamMember,
 } from './routing-schema.ts';
 import { rotationMembers } from './routing-schema.ts';
+import { type AbsenceReason, absence, type MemberPresence } from './presence.ts';
 
 /**
  * Owner assignment with a fairness LEDGER per pipeline. Every member row keeps `received` (leads
@@ -29,70 +30,6 @@ import { rotationMembers } from './routing-schema.ts';
  */
 
 const EPS = 1e-9;
-
-/** What Slack and Leadline know about a member right now. */
-export interface MemberPresence {
-  memberId: string;
-  /** Open deals the member owns across all pipelines (capacity counts these). */
-  openDeals: number;
-  statusEmoji?: string | null;
-  statusText?: string | null;
-  /** When the Slack status clears itself; null or absent: it does not. */
-  statusExpiresAt?: Date | null;
-  /** Away until this time, set in Leadline (e.g. `/leadline away until friday`). */
-  awayUntil?: Date | null;
-  /** The Slack account is deactivated. */
-  deactivated?: boolean;
-}
-
-export type AbsenceReason =
-  | { kind: 'inactive'; source: 'team' | 'slack' }
-  | { kind: 'away'; via: 'status_emoji' | 'status_text' | 'away_until'; value: string };
-
-// Patterns are validated when the ruleset is parsed; compile each once per process.
-const patterns = new Map<string, RegExp>();
-function statusPattern(source: string): RegExp {
-  let pattern = patterns.get(source);
-  if (pattern === undefined) {
-    pattern = new RegExp(source, 'i');
-    patterns.set(source, pattern);
-  }
-  return pattern;
-}
-
-/**
- * Why a member cannot take leads now, or null. A Slack status counts until it expires.
- *
- * @example
- * absence(member, { memberId: 'ben', openDeals: 3, statusEmoji: ':palm_tree:' }, team.away, now)
- * // { kind: 'away', via: 'status_emoji', value: ':palm_tree:' }
- */
-export function absence(
-  member: Pick<TeamMember, 'active'>,
-  presence: MemberPresence | undefined,
-  away: TeamConfig['away'],
-  now: Date,
-): AbsenceReason | null {
-  if (!member.active) return { kind: 'inactive', source: 'team' };
-  if (presence?.deactivated === true) return { kind: 'inactive', source: 'slack' };
-  if (presence?.awayUntil != null && presence.awayUntil > now) {
-    return { kind: 'away', via: 'away_until', value: presence.awayUntil.toISOString() };
-  }
-  const statusLive = presence?.statusExpiresAt == null || presence.statusExpiresAt > now;
-  if (presence === undefined || !statusLive) return null;
-  const emoji = presence.statusEmoji
-    ?.trim()
-    .toLowerCase()
-    .replace(/^:?(.*?):?$/, ':$1:');
-  if (emoji !== undefined && emoji !== '::' && away.status_emoji.includes(emoji)) {
-    return { kind: 'away', via: 'status_emoji', value: emoji };
-  }
-  const statusText = presence.statusText?.trim() ?? '';
-  if (statusText !== '' && away.status_text_patterns.some((p) => statusPattern(p).test(statusText))) {
-    return { kind: 'away', via: 'status_text', value: statusText };
-  }
-  return null;
-}
 
 export interface LedgerRow {
   memberId: string;

@@ -1,4 +1,5 @@
-import type { AbsenceReason, AssignmentResult, CandidateReport } from './assignment.ts';
+import type { AssignmentResult, CandidateReport } from './assignment.ts';
+import type { AbsenceReason } from './presence.ts';
 import type { RoutingDecision, RoutingReasons } from './routing.ts';
 import type { RoutingRuleset } from './routing-schema.ts';
 

@@ -1,4 +1,4 @@
-import type { MemberPresence } from './assignment.ts';
+import type { MemberPresence } from './presence.ts';
 import type { DealView } from './routing.ts';
 import type { RoutingRuleset } from './routing-schema.ts';
 

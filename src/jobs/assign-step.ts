@@ -12,12 +12,8 @@ import {
   selectPresence,
   setDealOwners,
 } from '../db/sql/routing.ts';
-import {
-  type AssignmentLedger,
-  type AssignmentResult,
-  assignOwner,
-  type MemberPresence,
-} from '../engine/assignment.ts';
+import { type AssignmentLedger, type AssignmentResult, assignOwner } from '../engine/assignment.ts';
+import type { MemberPresence } from '../engine/presence.ts';
 import { explainAssignment } from '../engine/explain.ts';
 import type { JobContext } from './job.ts';
 

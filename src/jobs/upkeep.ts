@@ -16,7 +16,7 @@ import {
   type UpkeepLeadRow,
   upsertFindings,
 } from '../db/sql/upkeep.ts';
-import type { MemberPresence } from '../engine/assignment.ts';
+import type { MemberPresence } from '../engine/presence.ts';
 import { dealTrigger, type TriggerInstance } from '../engine/automation.ts';
 import type { DealView } from '../engine/routing.ts';
 import { findUpkeep, type UpkeepFinding, type UpkeepKind } from '../engine/upkeep.ts';

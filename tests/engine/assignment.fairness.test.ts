@@ -4,11 +4,10 @@ import { parse } from 'yaml';
 import {
   type AssignmentLedger,
   type AssignmentResult,
-  absence,
   assignOwner,
   emptyLedger,
-  type MemberPresence,
 } from '../../src/engine/assignment.ts';
+import { absence, type MemberPresence } from '../../src/engine/presence.ts';
 import { explainAssignment } from '../../src/engine/explain.ts';
 import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
 import type { RoutingRuleset } from '../../src/engine/routing-schema.ts';
