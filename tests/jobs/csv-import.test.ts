@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LeadlineEvent } from '../../src/engine/event.ts';
-import {
-  CsvImportError,
-  type ImportSummary,
-  importCsvStream,
-  MAX_ROW_BYTES,
-  rowToEvent,
-} from '../../src/jobs/csv-import.ts';
+import { CsvImportError, type ImportSummary, importCsvStream, MAX_ROW_BYTES } from '../../src/jobs/csv-import.ts';
+import { rowToEvent } from '../../src/jobs/csv-row.ts';
 import type { IntakeItem, IntakeOutcome } from '../../src/jobs/intake-writer.ts';
 
 const RECEIVED = new Date('2026-11-20T09:15:00Z');
