@@ -38,7 +38,8 @@ export interface RoutingSections {
   team: TeamConfig;
 }
 
-function duplicateIndexes(values: readonly string[]): number[] {
+/** Indexes of values seen earlier in the list. */
+export function duplicateIndexes(values: readonly string[]): number[] {
   const seen = new Set<string>();
   return values.flatMap((value, i) => {
     const dupe = seen.has(value);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type ErrorIssue, LeadlineError } from '../errors.ts';
 import { type Condition, compileMatcher, conditionSchema, type EventMatcher } from './conditions.ts';
 import { eventTypeSchema } from './event.ts';
-import { routingIssues } from './routing-checks.ts';
+import { duplicateIndexes, routingIssues } from './routing-checks.ts';
 import { automationSchema, pipelineSchema, routingSchema, teamSchema, upkeepSchema } from './routing-schema.ts';
 
 /**
@@ -228,16 +228,6 @@ interface RawIssue {
   message: string;
 }
 
-function duplicates(values: readonly string[]): Set<number> {
-  const seen = new Set<string>();
-  const dupes = new Set<number>();
-  values.forEach((value, i) => {
-    if (seen.has(value)) dupes.add(i);
-    seen.add(value);
-  });
-  return dupes;
-}
-
 /** Checks across fields, run once every field is valid on its own. */
 function crossCheck(data: RulesetData): RawIssue[] {
   const issues: RawIssue[] = [];
@@ -252,7 +242,7 @@ function crossCheck(data: RulesetData): RawIssue[] {
     [['automation'], 'id', data.automation.map((a) => a.id), 'automation id'],
   ];
   for (const [base, key, values, what] of uniqueLists) {
-    for (const i of duplicates(values)) {
+    for (const i of duplicateIndexes(values)) {
       issues.push({
         path: key === null ? [...base, i] : [...base, i, key],
         message: `duplicate ${what} "${values[i]}"`,
@@ -300,7 +290,7 @@ function crossCheck(data: RulesetData): RawIssue[] {
         message: `unknown intent; expected one of ${knownList}`,
       });
     }
-    for (const j of duplicates(pipeline.stages.map((s) => s.id))) {
+    for (const j of duplicateIndexes(pipeline.stages.map((s) => s.id))) {
       issues.push({ path: ['pipelines', i, 'stages', j, 'id'], message: 'duplicate stage id' });
     }
   });
