@@ -2,7 +2,7 @@ import { compileMatcher, type EventMatcher } from './conditions.ts';
 import type { LeadlineEvent } from './event.ts';
 import type { ThresholdCrossed } from './grade.ts';
 import { emailDomain, isFreeMailDomain } from './identity.ts';
-import { type DealView, factsMatch, type LeadView, readFacts } from './routing.ts';
+import { type DealView, factsMatch, type LeadView, readFacts } from './facts.ts';
 import type { ActionConfig, AutomationRuleConfig, RoutingRuleset, TriggerType } from './routing-schema.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { MemberPresence } from './presence.ts';
-import type { DealView } from './routing.ts';
+import type { DealView } from './facts.ts';
 import type { RoutingRuleset } from './routing-schema.ts';
 
 /**

@@ -14,7 +14,7 @@ import {
   planAutomation,
   type TriggerInstance,
 } from '../engine/automation.ts';
-import type { DealView, LeadView } from '../engine/routing.ts';
+import type { DealView, LeadView } from '../engine/facts.ts';
 import { isLeadlineError, LeadlineError } from '../errors.ts';
 import { type Executed, type ExecuteOptions, execute } from './automation-actions.ts';
 import type { JobContext } from './job.ts';

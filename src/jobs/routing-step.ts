@@ -15,7 +15,8 @@ import {
 import type { AssignmentResult } from '../engine/assignment.ts';
 import { explainRouting } from '../engine/explain.ts';
 import { assignByLedger, ownerOf, storeAssignments } from './assign-step.ts';
-import { decideRouting, type LeadView, type RoutingDecision, routeManually } from '../engine/routing.ts';
+import type { LeadView } from '../engine/facts.ts';
+import { decideRouting, type RoutingDecision, routeManually } from '../engine/routing.ts';
 import type { JobContext } from './job.ts';
 
 export interface RoutingResult {

@@ -18,7 +18,7 @@ import {
 } from '../db/sql/upkeep.ts';
 import type { MemberPresence } from '../engine/presence.ts';
 import { dealTrigger, type TriggerInstance } from '../engine/automation.ts';
-import type { DealView } from '../engine/routing.ts';
+import type { DealView } from '../engine/facts.ts';
 import { findUpkeep, type UpkeepFinding, type UpkeepKind } from '../engine/upkeep.ts';
 import { notificationLead } from './automation-actions.ts';
 import { type AutomationSummary, emptyAutomationSummary, runAutomation } from './automation-step.ts';

@@ -10,7 +10,7 @@ import {
   type TriggerInstance,
 } from '../../src/engine/automation.ts';
 import { emptyLeadState, processLeadEvents, recomputeLead } from '../../src/engine/lead-processor.ts';
-import type { DealView, LeadView } from '../../src/engine/routing.ts';
+import type { DealView, LeadView } from '../../src/engine/facts.ts';
 import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
 import { at, DAY, HOUR, rules, storedEvent, T0 } from './support.ts';
 

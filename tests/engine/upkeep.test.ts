@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { DealView } from '../../src/engine/routing.ts';
+import type { DealView } from '../../src/engine/facts.ts';
 import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
 import { findUpkeep, type UpkeepInput, type UpkeepLead } from '../../src/engine/upkeep.ts';
 

@@ -6,7 +6,7 @@
  * the notification preview and what screen readers announce.
  */
 import type { types } from '@slack/bolt';
-import type { DealView } from '../../engine/routing.ts';
+import type { DealView } from '../../engine/facts.ts';
 import type { RoutingRuleset, TeamConfig, TeamMember } from '../../engine/routing-schema.ts';
 import type { UpkeepFinding } from '../../engine/upkeep.ts';
 import { BLOCK_LIMITS, context, fields, header, plain, section, truncate, userMention } from './mrkdwn.ts';
