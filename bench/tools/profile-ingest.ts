@@ -4,35 +4,21 @@
  *
  *   node --experimental-strip-types bench/tools/profile-ingest.ts [role=web] [perSender=100] [senders=50]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_RULES_PATH } from '../../src/config.ts';
-import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
-import { loadRulesetFile } from '../../src/ruleset-file.ts';
-import { createContext } from '../context.ts';
 import { cpuWindow } from '../machine.ts';
 import { createProfiler } from '../profile.ts';
 import { webhookLoad } from '../scenarios/ingest.ts';
 import { round } from '../stats.ts';
+import { openWorkbench } from './workbench.ts';
 
 const role = (process.argv[2] ?? 'web') as 'all' | 'web';
 const perSender = Number(process.argv[3] ?? 100);
 const senders = Number(process.argv[4] ?? 50);
 
-const dir = await mkdtemp(path.join(os.tmpdir(), 'leadline-profile-ingest-'));
-const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg') });
+const bench = await openWorkbench('profile-ingest');
+const { ctx } = bench;
 try {
-  const { ruleset, text } = await loadRulesetFile(DEFAULT_RULES_PATH);
-  const ctx = createContext({
-    quick: true,
-    seed: 1,
-    serverUrl: server.url,
-    tmpDir: dir,
-    logFile: path.join(dir, 'leadline.log'),
-    ruleset,
-    rulesetText: text,
-  });
   const runtime = await ctx.startLeadline({ databaseUrl: await ctx.createDatabase('profile'), role });
   const url = runtime.url ?? '';
   const shape = { concurrency: senders, perWorker: 30, maxSeconds: 60, leadRange: 5_000 };
@@ -53,6 +39,5 @@ try {
   await runtime.stop();
   ctx.log.flush();
 } finally {
-  await server.stop();
-  await rm(dir, { recursive: true, force: true });
+  await bench.close();
 }
