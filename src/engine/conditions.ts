@@ -134,14 +134,16 @@ export const conditionSchema = z.discriminatedUnion('op', [
 export type Condition = z.output<typeof conditionSchema>;
 export type ConditionOp = Condition['op'];
 
-function asNumber(value: Scalar): number | undefined {
+/** A finite number from a number or numeric text; undefined otherwise. */
+export function asNumber(value: Scalar): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const parsed = Number(value);
   return Number.isFinite(parsed) ? parsed : undefined;
 }
 
-function sameValue(actual: Scalar, expected: Scalar): boolean {
+/** Equal as numbers when both are numeric, else as trimmed case-insensitive text. */
+export function sameValue(actual: Scalar, expected: Scalar): boolean {
   const a = asNumber(actual);
   const b = asNumber(expected);
   if (a !== undefined && b !== undefined) return a === b;

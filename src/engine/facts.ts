@@ -1,3 +1,4 @@
+import { asNumber, sameValue } from './conditions.ts';
 import type { LeadProfile } from './event.ts';
 import { gradeFor } from './grade.ts';
 import { emailDomain, isFreeMailDomain } from './identity.ts';
@@ -133,21 +134,6 @@ export function readFacts(
   return (field) => readers[field]();
 }
 
-type Scalar = string | number | boolean;
-
-function asNumber(value: Scalar): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const parsed = Number(value);
-  return Number.isFinite(parsed) ? parsed : undefined;
-}
-
-function same(actual: Scalar, expected: Scalar): boolean {
-  const a = asNumber(actual);
-  const b = asNumber(expected);
-  if (a !== undefined && b !== undefined) return a === b;
-  return String(actual).trim().toLowerCase() === String(expected).trim().toLowerCase();
-}
 
 // Parsed conditions are never mutated, so a compiled regex can live as long as its condition.
 const regexCache = new WeakMap<object, RegExp>();
@@ -155,11 +141,11 @@ const regexCache = new WeakMap<object, RegExp>();
 function holds(condition: FactCondition, actual: FactValue): boolean {
   switch (condition.op) {
     case 'equals':
-      return actual !== undefined && same(actual, condition.value);
+      return actual !== undefined && sameValue(actual, condition.value);
     case 'not_equals':
-      return actual === undefined || !same(actual, condition.value);
+      return actual === undefined || !sameValue(actual, condition.value);
     case 'in':
-      return actual !== undefined && condition.value.some((v) => same(actual, v));
+      return actual !== undefined && condition.value.some((v) => sameValue(actual, v));
     case 'contains':
       return actual !== undefined && String(actual).toLowerCase().includes(condition.value.toLowerCase());
     case 'regex': {
