@@ -12,8 +12,8 @@ import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from 
 import { migrate } from '../src/db/migrate.ts';
 import { createPool, type Pool } from '../src/db/pool.ts';
 import { type Boss, startBoss } from '../src/jobs/boss.ts';
-import { CsvImportError, type ImportProgress, importCsvStream } from '../src/jobs/csv-import.ts';
-import { IntakeWriter } from '../src/jobs/intake-writer.ts';
+import { CsvImportError, type ImportProgress, importCsvStream } from '../src/app/intake/csv-import.ts';
+import { IntakeWriter } from '../src/app/intake/intake-writer.ts';
 import { createQueues } from '../src/jobs/registry.ts';
 import { createLogger } from '../src/log.ts';
 

@@ -21,15 +21,12 @@ import { isUrgentEvent } from './engine/urgency.ts';
 import { createApp } from './http/app.ts';
 import { resolveSources } from './http/sources.ts';
 import { type Boss, startBoss } from './jobs/boss.ts';
-import { IntakeWriter } from './jobs/intake-writer.ts';
-import type { JobContext } from './jobs/job.ts';
-import { DECAY_QUEUE, PROCESS_EVENTS_QUEUE } from './jobs/queues.ts';
+import { IntakeWriter } from './app/intake/intake-writer.ts';
+import type { AppContext } from './app/context.ts';
+import { DECAY_QUEUE, DIGEST_QUEUE, PROCESS_EVENTS_QUEUE, SLA_QUEUE, UPKEEP_QUEUE } from './app/queues.ts';
 import { createQueues, leadlineJobs, startWorkers } from './jobs/registry.ts';
 import { startSchedules } from './jobs/schedule.ts';
-import { SLA_QUEUE } from './jobs/sla.ts';
-import { DIGEST_QUEUE } from './jobs/digest.ts';
-import { kickSlackDelivery, listenForSlackKicks } from './jobs/slack-delivery.ts';
-import { UPKEEP_QUEUE } from './jobs/upkeep.ts';
+import { kickSlackDelivery, listenForSlackKicks } from './slack/outbox/kick.ts';
 import type { Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 
@@ -98,9 +95,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await createQueues(boss);
 
     const metrics = createMetrics();
-    const jobContext: JobContext = {
+    const jobContext: AppContext = {
       pool,
-      boss,
+      queue: boss,
       ruleset,
       log,
       metrics,
@@ -165,7 +162,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         log.warn({ sources: missing }, 'webhook sources without a secret refuse deliveries');
       const app = createApp({
         pool,
-        boss,
+        probeQueue: () => boss.getDb().executeSql('SELECT 1'),
         intake,
         sources,
         log,

@@ -7,8 +7,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
-import { DECAY_CHUNK_SIZE, runDecay } from '../../src/jobs/decay.ts';
-import type { JobContext } from '../../src/jobs/job.ts';
+import { DECAY_CHUNK_SIZE, runDecay } from '../../src/app/scheduled/decay.ts';
+import type { AppContext } from '../../src/app/context.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { BenchContext, Scenario, ScenarioResult } from '../context.ts';
 import { seedLeads } from '../seed.ts';
@@ -95,11 +95,11 @@ export const decay: Scenario = {
       );
       let chunks = 0;
       const started = performance.now();
-      const jobContext: JobContext = {
+      const jobContext: AppContext = {
         pool: boundedPool(runtime.pool, started + decayMaxSeconds * 1000, () => {
           chunks += 1;
         }),
-        boss: runtime.boss,
+        queue: runtime.boss,
         ruleset: ctx.ruleset,
         log: ctx.log,
         // The runtime keeps its registry to itself; decay's counters land in a throwaway one.

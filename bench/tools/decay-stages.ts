@@ -9,7 +9,7 @@ import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { startBoss } from '../../src/jobs/boss.ts';
-import { runDecay } from '../../src/jobs/decay.ts';
+import { runDecay } from '../../src/app/scheduled/decay.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { seedLeads } from '../seed.ts';
 import { timedPool } from './timed-pool.ts';
@@ -71,7 +71,7 @@ try {
   const metrics = createMetrics({ defaults: false });
   if (explain) {
     serverLog.length = 0;
-    await runDecay({ pool: explainOnce(pool), boss, ruleset, log: ctx.log, metrics, now: () => now }).catch(
+    await runDecay({ pool: explainOnce(pool), queue: boss, ruleset, log: ctx.log, metrics, now: () => now }).catch(
       () => {},
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -80,7 +80,7 @@ try {
   const timed = timedPool(pool);
   const cpu0 = process.cpuUsage();
   const started = performance.now();
-  const summary = await runDecay({ pool: timed.pool, boss, ruleset, log: ctx.log, metrics, now: () => now });
+  const summary = await runDecay({ pool: timed.pool, queue: boss, ruleset, log: ctx.log, metrics, now: () => now });
   const wall = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
   const sqlMs = [...timed.times.values()].flat().reduce((a, b) => a + b, 0);

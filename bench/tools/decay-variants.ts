@@ -15,7 +15,7 @@ import { databaseUrl, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { startBoss } from '../../src/jobs/boss.ts';
-import { runDecay } from '../../src/jobs/decay.ts';
+import { runDecay } from '../../src/app/scheduled/decay.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { loadRulesetFile } from '../../src/ruleset-file.ts';
@@ -62,7 +62,7 @@ try {
     const boss = await startBoss(pool.options.connectionString ?? '', log, { supervise: false });
     try {
       const metrics = createMetrics({ defaults: false });
-      const ctx = { pool, boss, ruleset, log, metrics, now: () => now };
+      const ctx = { pool, queue: boss, ruleset, log, metrics, now: () => now };
       const wal0 = (await pool.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
       const cpu0 = process.cpuUsage();
       const started = performance.now();

@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
-import { processEvents } from '../../src/jobs/process-events.ts';
+import { processEvents } from '../../src/app/processing/process-events.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { feedEvents } from '../feed.ts';
 import { seedLeads } from '../seed.ts';
@@ -59,7 +59,7 @@ try {
   const timed = timedPool(runtime.pool);
   const jobContext = {
     pool: timed.pool,
-    boss: runtime.boss,
+    queue: runtime.boss,
     ruleset,
     log: ctx.log,
     metrics: createMetrics({ defaults: false }),

@@ -14,7 +14,7 @@ import { databaseUrl, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { startBoss } from '../../src/jobs/boss.ts';
-import { IntakeWriter } from '../../src/jobs/intake-writer.ts';
+import { IntakeWriter } from '../../src/app/intake/intake-writer.ts';
 import { createQueues } from '../../src/jobs/registry.ts';
 import { createLogger } from '../../src/log.ts';
 import { intakeItems } from '../feed.ts';

@@ -3,12 +3,12 @@ import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import { withTransaction } from '../db/pool.ts';
 import { canManage, memberBySlackUser } from '../engine/team.ts';
-import { type ClaimResult, claimLead, disqualifyLead, snoozeAlert } from '../jobs/alert-actions.ts';
-import type { JobContext } from '../jobs/job.ts';
-import { loadLeadDetails } from '../jobs/lead-details.ts';
-import { routeLeadByManager } from '../jobs/sla.ts';
-import { kickSlackDelivery } from '../jobs/slack-delivery.ts';
-import { enqueueSlack } from '../jobs/slack-outbox.ts';
+import { type ClaimResult, claimLead, disqualifyLead, snoozeAlert } from '../app/commands/alert-actions.ts';
+import type { AppContext } from '../app/context.ts';
+import { loadLeadDetails } from '../app/queries/lead-details.ts';
+import { routeLeadByManager } from '../app/scheduled/sla.ts';
+import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+import { enqueueSlack } from '../slack/outbox/enqueue.ts';
 import {
   ALERT_ACTIONS,
   NOT_A_FIT_CALLBACK,
@@ -19,9 +19,9 @@ import {
   renderRouteModal,
   SNOOZE_OPTIONS,
   type SnoozeOption,
-} from './blocks/alert.ts';
-import { clockTime, dayTime, renderLeadDetailsModal } from './blocks/lead-details.ts';
-import { plain, userMention } from './blocks/mrkdwn.ts';
+} from '../slack/render/alert.ts';
+import { clockTime, dayTime, renderLeadDetailsModal } from '../slack/render/lead-details.ts';
+import { plain, userMention } from '../slack/render/mrkdwn.ts';
 
 /**
  * The hot-lead alert's buttons and modals. Every listener acks first (Slack gives 3 s), then works.
@@ -112,7 +112,7 @@ const TEXT = {
  * const slack = createSlackApp({ signingSecret, botToken, apiUrl, log });
  * registerAlertActions(slack.app, jobContext);
  */
-export function registerAlertActions(app: App, ctx: JobContext): void {
+export function registerAlertActions(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.claim, async ({ ack, body }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
@@ -258,7 +258,7 @@ export function registerAlertActions(app: App, ctx: JobContext): void {
 
 /** Parses a click, runs `work`, and answers the clicker when anything goes wrong. */
 async function handleClick(
-  ctx: JobContext,
+  ctx: AppContext,
   body: unknown,
   work: (click: Click) => Promise<void>,
 ): Promise<void> {
@@ -288,7 +288,7 @@ async function handleClick(
   }
 }
 
-function lostClaimText(ctx: JobContext, userId: string, result: Exclude<ClaimResult, { won: true }>): string {
+function lostClaimText(ctx: AppContext, userId: string, result: Exclude<ClaimResult, { won: true }>): string {
   const tz = ctx.ruleset.timezone;
   if (result.claimedBy === null) {
     const by = result.disqualifiedBy === null ? '' : ` by ${userMention(result.disqualifiedBy)}`;
@@ -301,7 +301,7 @@ function lostClaimText(ctx: JobContext, userId: string, result: Exclude<ClaimRes
 }
 
 /** An ephemeral answer to the clicker through the outbox (`response_url`), never a call in the request. */
-async function respond(ctx: JobContext, click: Click, text: string): Promise<void> {
+async function respond(ctx: AppContext, click: Click, text: string): Promise<void> {
   if (click.responseUrl === null) {
     await directMessage(
       ctx,
@@ -325,18 +325,18 @@ async function respond(ctx: JobContext, click: Click, text: string): Promise<voi
       },
       ctx.now(),
     );
-    await kickSlackDelivery(ctx.boss, { db: tx });
+    await kickSlackDelivery(ctx.queue, { db: tx });
   });
 }
 
-async function directMessage(ctx: JobContext, userId: string, key: string, text: string): Promise<void> {
+async function directMessage(ctx: AppContext, userId: string, key: string, text: string): Promise<void> {
   await withTransaction(ctx.pool, async (tx) => {
     await enqueueSlack(
       tx,
       { key, kind: 'dm', method: 'chat.postMessage', channel: userId, payload: { text } },
       ctx.now(),
     );
-    await kickSlackDelivery(ctx.boss, { db: tx });
+    await kickSlackDelivery(ctx.queue, { db: tx });
   });
 }
 

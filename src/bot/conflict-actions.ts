@@ -4,11 +4,11 @@ import { z } from 'zod';
 import { withTransaction } from '../db/pool.ts';
 import { canManage, memberBySlackUser } from '../engine/team.ts';
 import { isLeadlineError } from '../errors.ts';
-import { type ConflictResolution, type ResolveOutcome, resolveConflict } from '../jobs/conflict-messages.ts';
-import type { JobContext } from '../jobs/job.ts';
-import { kickSlackDelivery } from '../jobs/slack-delivery.ts';
-import { enqueueSlack } from '../jobs/slack-outbox.ts';
-import { alreadyDecidedText, CONFLICT_POOL_ACTION } from './blocks/conflict.ts';
+import { type ConflictResolution, type ResolveOutcome, resolveConflict } from '../app/processing/conflicts.ts';
+import type { AppContext } from '../app/context.ts';
+import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import { alreadyDecidedText, CONFLICT_POOL_ACTION } from '../slack/render/conflict.ts';
 
 /** Refusal for anyone who is not an active manager or admin. */
 export const NOT_A_MANAGER_TEXT = 'Only managers can decide routing conflicts.';
@@ -51,7 +51,7 @@ type Kind = ConflictResolution['kind'];
  * @example
  * registerConflictActions(slack.app, jobContext); // then a click on "Route to B2B customers" in #lead-routing
  */
-export function registerConflictActions(app: App, ctx: JobContext): void {
+export function registerConflictActions(app: App, ctx: AppContext): void {
   app.action({ type: 'block_actions', action_id: ROUTE_ACTION_ID }, async ({ ack, body }) => {
     await ack();
     await handleClick(ctx, 'route', body);
@@ -62,7 +62,7 @@ export function registerConflictActions(app: App, ctx: JobContext): void {
   });
 }
 
-async function handleClick(ctx: JobContext, kind: Kind, raw: unknown): Promise<void> {
+async function handleClick(ctx: AppContext, kind: Kind, raw: unknown): Promise<void> {
   const log = ctx.log.child({ component: 'conflict-actions', action: kind });
   const parsed = actionBody.safeParse(raw);
   if (!parsed.success) {
@@ -137,7 +137,7 @@ function parseChoice(
 }
 
 // Through the outbox like every Slack call: retried on failure, and visible in tests after deliver.
-async function replyEphemeral(ctx: JobContext, responseUrl: string, text: string): Promise<void> {
+async function replyEphemeral(ctx: AppContext, responseUrl: string, text: string): Promise<void> {
   await withTransaction(ctx.pool, async (tx) => {
     await enqueueSlack(
       tx,
@@ -150,6 +150,6 @@ async function replyEphemeral(ctx: JobContext, responseUrl: string, text: string
       },
       ctx.now(),
     );
-    await kickSlackDelivery(ctx.boss, { db: tx });
+    await kickSlackDelivery(ctx.queue, { db: tx });
   });
 }

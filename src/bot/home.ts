@@ -12,13 +12,13 @@ import {
 } from '../db/sql/lookup.ts';
 import { absence } from '../engine/presence.ts';
 import { rotationMembers, type TeamMember } from '../engine/routing-schema.ts';
-import { loadFairness } from '../jobs/digest.ts';
-import type { JobContext } from '../jobs/job.ts';
-import { displayName } from '../jobs/lead-card.ts';
-import { kickSlackDelivery } from '../jobs/slack-delivery.ts';
-import { enqueueSlack } from '../jobs/slack-outbox.ts';
-import { HOME_ACTIONS, type HomeData, type HomeTeamLoad, renderHome } from './blocks/home.ts';
-import { formatLocal, startOfWeek } from './blocks/time.ts';
+import { loadFairness } from '../app/scheduled/digest.ts';
+import type { AppContext } from '../app/context.ts';
+import { displayName } from '../app/queries/lead-card.ts';
+import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import { HOME_ACTIONS, type HomeData, type HomeTeamLoad, renderHome } from '../slack/render/home.ts';
+import { formatLocal, startOfWeek } from '../slack/render/time.ts';
 import { callerOf } from './lead-respond.ts';
 import { AWAY_UNTIL_BACK, toLine } from './lead-subcommands.ts';
 
@@ -31,7 +31,7 @@ interface PresenceRow {
   deactivated: boolean;
 }
 
-function absenceText(member: TeamMember, presence: PresenceRow | undefined, ctx: JobContext, now: Date) {
+function absenceText(member: TeamMember, presence: PresenceRow | undefined, ctx: AppContext, now: Date) {
   const reason = absence(
     member,
     presence === undefined
@@ -63,7 +63,7 @@ function absenceText(member: TeamMember, presence: PresenceRow | undefined, ctx:
  * @example
  * const data = await loadHome(ctx, 'U0ANNA001'); // { member: { name: 'Anna', role: 'rep' }, queue: […], … }
  */
-export async function loadHome(ctx: JobContext, userId: string): Promise<HomeData> {
+export async function loadHome(ctx: AppContext, userId: string): Promise<HomeData> {
   const now = ctx.now();
   const base = { now, timeZone: ctx.ruleset.timezone };
   const caller = callerOf(ctx.ruleset, userId);
@@ -148,14 +148,14 @@ export async function loadHome(ctx: JobContext, userId: string): Promise<HomeDat
  * @example
  * await publishHome(ctx, 'U0ANNA001');
  */
-export async function publishHome(ctx: JobContext, userId: string): Promise<void> {
+export async function publishHome(ctx: AppContext, userId: string): Promise<void> {
   const view = renderHome(await loadHome(ctx, userId));
   await enqueueSlack(
     ctx.pool,
     { key: `home:${userId}`, kind: 'home', method: 'views.publish', channel: userId, payload: { view } },
     ctx.now(),
   );
-  await kickSlackDelivery(ctx.boss);
+  await kickSlackDelivery(ctx.queue);
 }
 
 /**
@@ -165,7 +165,7 @@ export async function publishHome(ctx: JobContext, userId: string): Promise<void
  * @example
  * registerHome(slack.app, ctx); // and subscribe the app to `app_home_opened` (manifest.yml does)
  */
-export function registerHome(app: App, ctx: JobContext): void {
+export function registerHome(app: App, ctx: AppContext): void {
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== undefined && event.tab !== 'home') return;
     try {

@@ -3,14 +3,14 @@ import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Ruleset } from '../engine/ruleset.ts';
 import { memberBySlackUser } from '../engine/team.ts';
-import { IntakeWriter } from '../jobs/intake-writer.ts';
-import type { JobContext } from '../jobs/job.ts';
-import { loadLeadCard } from '../jobs/lead-card.ts';
-import { kickSlackDelivery } from '../jobs/slack-delivery.ts';
-import { enqueueSlack } from '../jobs/slack-outbox.ts';
-import { renderLeadCard, type SlackMessage } from './blocks/lead-card.ts';
-import { HELP_LINES, notice, PICK_ACTION_PREFIX, renderHelp } from './blocks/lead-lists.ts';
-import { plain } from './blocks/mrkdwn.ts';
+import { IntakeWriter } from '../app/intake/intake-writer.ts';
+import type { AppContext } from '../app/context.ts';
+import { loadLeadCard } from '../app/queries/lead-card.ts';
+import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import { renderLeadCard, type SlackMessage } from '../slack/render/lead-card.ts';
+import { HELP_LINES, notice, PICK_ACTION_PREFIX, renderHelp } from '../slack/render/lead-lists.ts';
+import { plain } from '../slack/render/mrkdwn.ts';
 import { openForgetModal, openNewLeadModal, registerLeadModals, targetOf } from './lead-modals.ts';
 import { type LeadCommand, parseLeadCommand } from './lead-parse.ts';
 import {
@@ -77,8 +77,8 @@ function usageMessage(command: Extract<LeadCommand, { kind: 'usage' }>): SlackMe
  * registerPing(slack.app);
  * registerLeadCommand(slack.app, ctx, { intake: writer });
  */
-export function registerLeadCommand(app: App, ctx: JobContext, options: LeadCommandOptions = {}): void {
-  const intake = options.intake ?? new IntakeWriter(ctx.pool, ctx.boss);
+export function registerLeadCommand(app: App, ctx: AppContext, options: LeadCommandOptions = {}): void {
+  const intake = options.intake ?? new IntakeWriter(ctx.pool, ctx.queue);
 
   app.command('/lead', async ({ command, ack, client }) => {
     const parsed = parseLeadCommand(command.text, ctx.now(), ctx.ruleset.timezone);
@@ -158,7 +158,7 @@ export function registerLeadCommand(app: App, ctx: JobContext, options: LeadComm
  * await shareCard(ctx, caller, 42, 'C0ROUTING1');
  */
 export async function shareCard(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   leadId: number,
   channel: string,
@@ -179,5 +179,5 @@ export async function shareCard(
     },
     now,
   );
-  await kickSlackDelivery(ctx.boss);
+  await kickSlackDelivery(ctx.queue);
 }

@@ -6,11 +6,11 @@ import type { LeadlineEvent } from '../engine/event.ts';
 import { normalizeEmail } from '../engine/identity.ts';
 import { leadOf } from '../engine/mappers/common.ts';
 import { memberBySlackUser } from '../engine/team.ts';
-import { forgetLead } from '../jobs/forget-lead.ts';
-import type { IntakeWriter } from '../jobs/intake-writer.ts';
-import type { JobContext } from '../jobs/job.ts';
-import { displayName } from '../jobs/lead-card.ts';
-import { notice } from './blocks/lead-lists.ts';
+import { forgetLead } from '../app/commands/forget.ts';
+import type { IntakeWriter } from '../app/intake/intake-writer.ts';
+import type { AppContext } from '../app/context.ts';
+import { displayName } from '../app/queries/lead-card.ts';
+import { notice } from '../slack/render/lead-lists.ts';
 import {
   FORGET_MODAL,
   forgetModal,
@@ -21,7 +21,7 @@ import {
   noteModal,
   REASSIGN_MODAL,
   reassignModal,
-} from './blocks/modals.ts';
+} from '../slack/render/modals.ts';
 import {
   ADMINS_ONLY,
   afterAck,
@@ -142,7 +142,7 @@ const newLeadSchema = z.object({
  * @example
  * registerLeadModals(slack.app, ctx, { intake: new IntakeWriter(pool, boss) });
  */
-export function registerLeadModals(app: App, ctx: JobContext, deps: LeadModalDeps): void {
+export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDeps): void {
   app.action(REASSIGN_BUTTON, async ({ ack, body, action, client }) => {
     await ack();
     const target = targetOf(body);

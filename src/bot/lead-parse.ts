@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normalizeEmail } from '../engine/identity.ts';
-import { localMidnight, zonedParts, zonedTime } from './blocks/time.ts';
+import { localMidnight, zonedParts, zonedTime } from '../slack/render/time.ts';
 
 /**
  * Parsing `/lead` text: pure and synchronous, so the listener can answer Slack before any other

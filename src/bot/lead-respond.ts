@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { TeamMember } from '../engine/routing-schema.ts';
 import { canManage, isAdmin, memberBySlackUser } from '../engine/team.ts';
-import type { JobContext } from '../jobs/job.ts';
-import { kickSlackDelivery } from '../jobs/slack-delivery.ts';
-import { enqueueSlack } from '../jobs/slack-outbox.ts';
-import type { SlackMessage } from './blocks/lead-card.ts';
-import { notice } from './blocks/lead-lists.ts';
+import type { AppContext } from '../app/context.ts';
+import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import type { SlackMessage } from '../slack/render/lead-card.ts';
+import { notice } from '../slack/render/lead-lists.ts';
 
 /**
  * How `/lead` and its buttons and modals answer after Slack was acknowledged: every reply is a
@@ -27,7 +27,7 @@ export interface ReplyTarget {
  * await reply(ctx, { userId: 'U0ANNA001', responseUrl }, renderHelp(), { leadId: null });
  */
 export async function reply(
-  ctx: JobContext,
+  ctx: AppContext,
   target: ReplyTarget,
   message: SlackMessage,
   options: { leadId?: number | null; replaceOriginal?: boolean; kind?: string } = {},
@@ -66,7 +66,7 @@ export async function reply(
       now,
     );
   }
-  await kickSlackDelivery(ctx.boss);
+  await kickSlackDelivery(ctx.queue);
 }
 
 /**
@@ -78,7 +78,7 @@ export async function reply(
  * await afterAck(ctx, target, 'lookup', () => runLookup(ctx, target, query));
  */
 export async function afterAck(
-  ctx: JobContext,
+  ctx: AppContext,
   target: ReplyTarget,
   what: string,
   work: () => Promise<void>,
@@ -111,7 +111,7 @@ export interface Caller {
  * @example
  * callerOf(ruleset, 'U0LENA004') // { onTeam: true, canManage: true, isAdmin: false, … }
  */
-export function callerOf(ruleset: JobContext['ruleset'], userId: string): Caller {
+export function callerOf(ruleset: AppContext['ruleset'], userId: string): Caller {
   const member = memberBySlackUser(ruleset, userId);
   return {
     userId,

@@ -16,13 +16,13 @@ import {
   upsertAwayUntil,
 } from '../db/sql/lookup.ts';
 import type { TeamMember } from '../engine/routing-schema.ts';
-import { exportLead } from '../jobs/forget-lead.ts';
-import type { JobContext } from '../jobs/job.ts';
-import { displayName, loadLeadCard } from '../jobs/lead-card.ts';
-import { assignDeal } from '../jobs/assign-step.ts';
-import { kickSlackDelivery } from '../jobs/slack-delivery.ts';
-import { enqueueSlack } from '../jobs/slack-outbox.ts';
-import { renderLeadCard } from './blocks/lead-card.ts';
+import { exportLead } from '../app/commands/forget.ts';
+import type { AppContext } from '../app/context.ts';
+import { displayName, loadLeadCard } from '../app/queries/lead-card.ts';
+import { assignDeal } from '../app/processing/assignment.ts';
+import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import { renderLeadCard } from '../slack/render/lead-card.ts';
 import {
   exportMessages,
   type LeadLine,
@@ -30,9 +30,9 @@ import {
   renderChoices,
   renderHelp,
   renderLeadList,
-} from './blocks/lead-lists.ts';
-import { plain, userMention } from './blocks/mrkdwn.ts';
-import { formatLocal } from './blocks/time.ts';
+} from '../slack/render/lead-lists.ts';
+import { plain, userMention } from '../slack/render/mrkdwn.ts';
+import { formatLocal } from '../slack/render/time.ts';
 import { closestSubcommand, type LookupQuery } from './lead-parse.ts';
 import { type Caller, type ReplyTarget, reply } from './lead-respond.ts';
 
@@ -115,7 +115,7 @@ function clearWinner(hits: readonly LeadHitRow[]): LeadHitRow | null {
  * await showCard(ctx, caller, target, 42);
  */
 export async function showCard(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   target: ReplyTarget,
   leadId: number,
@@ -138,7 +138,7 @@ export async function showCard(
  * await runLookup(ctx, caller, { userId, responseUrl }, lookupQuery('ada lovelace'));
  */
 export async function runLookup(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   target: ReplyTarget,
   query: LookupQuery,
@@ -177,7 +177,7 @@ export async function runLookup(
  * await runList(ctx, anna, target, { kind: 'top', n: 5 });
  */
 export async function runList(
-  ctx: JobContext,
+  ctx: AppContext,
   member: TeamMember,
   target: ReplyTarget,
   list: { kind: 'mine' } | { kind: 'top'; n: number } | { kind: 'pool' },
@@ -201,7 +201,7 @@ export async function runList(
   }
 }
 
-async function leadByEmail(ctx: JobContext, target: ReplyTarget, email: string): Promise<LeadHitRow | null> {
+async function leadByEmail(ctx: AppContext, target: ReplyTarget, email: string): Promise<LeadHitRow | null> {
   const [lead] = await run<LeadHitRow>(ctx.pool, selectLeadByEmail(email));
   if (lead === undefined) await reply(ctx, target, notice(`No lead has the email ${plain(email, 320)}.`));
   return lead ?? null;
@@ -214,7 +214,7 @@ async function leadByEmail(ctx: JobContext, target: ReplyTarget, email: string):
  * await addNote(ctx, caller, target, 42, 'Call back on Friday');
  */
 export async function addNote(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   target: ReplyTarget,
   lead: { id: number; name: string },
@@ -235,7 +235,7 @@ export async function addNote(
  * await runNote(ctx, caller, target, 'ada@genomics-lab.example', 'Call back on Friday');
  */
 export async function runNote(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   target: ReplyTarget,
   email: string,
@@ -253,7 +253,7 @@ export async function runNote(
  * await reassignLead(ctx, caller, target, { id: 42, name: 'Ada Lovelace' }, anna);
  */
 export async function reassignLead(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   target: ReplyTarget,
   lead: { id: number; name: string },
@@ -284,7 +284,7 @@ export async function reassignLead(
  * await runAssign(ctx, caller, target, 'ada@genomics-lab.example', ben);
  */
 export async function runAssign(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   target: ReplyTarget,
   email: string,
@@ -303,7 +303,7 @@ export async function runAssign(
  * await setAway(ctx, anna, target, new Date('2026-12-04T23:00:00Z'));
  */
 export async function setAway(
-  ctx: JobContext,
+  ctx: AppContext,
   member: TeamMember,
   target: ReplyTarget,
   until: Date | null,
@@ -326,7 +326,7 @@ export async function setAway(
  * await runExport(ctx, admin, target, 'ada@genomics-lab.example'); // DMs "Export of lead #42 (1/2) …"
  */
 export async function runExport(
-  ctx: JobContext,
+  ctx: AppContext,
   caller: Caller,
   target: ReplyTarget,
   email: string,
@@ -355,7 +355,7 @@ export async function runExport(
     }
     await run(tx, insertAudit(caller.userId, 'export', lead.id, { messages: messages.length }, now));
   });
-  await kickSlackDelivery(ctx.boss);
+  await kickSlackDelivery(ctx.queue);
   const count = messages.length === 1 ? 'one message' : `${messages.length} messages`;
   await reply(ctx, target, notice(`Lead #${lead.id}’s data is on its way to you by DM (${count}).`));
 }

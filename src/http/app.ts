@@ -3,8 +3,7 @@ import { requestId } from 'hono/request-id';
 import type { Pool } from '../db/pool.ts';
 import { isConnectionError } from '../db/pool.ts';
 import { isLeadlineError } from '../errors.ts';
-import type { Boss } from '../jobs/boss.ts';
-import type { IntakeWriter } from '../jobs/intake-writer.ts';
+import type { IntakeWriter } from '../app/intake/intake-writer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { errorBody } from './errors.ts';
@@ -19,7 +18,8 @@ import type { AppEnv } from './env.ts';
 
 export interface AppDeps {
   pool: Pool;
-  boss: Boss;
+  /** Answers when the job queue's own connections do (readiness). */
+  probeQueue: () => Promise<unknown>;
   intake: IntakeWriter;
   sources: Map<string, WebhookSource>;
   log: Logger;
@@ -36,7 +36,7 @@ export interface AppDeps {
  * `app.request()` directly.
  *
  * @example
- * const app = createApp({ pool, boss, intake, sources, log, now: () => new Date(), isShuttingDown: () => false });
+ * const app = createApp({ pool, probeQueue, intake, sources, log, metrics, importToken: null, now: () => new Date(), isShuttingDown: () => false });
  * const res = await app.request('/healthz');
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {

@@ -1,6 +1,5 @@
 import type { Hono } from 'hono';
 import type { Pool } from '../db/pool.ts';
-import type { Boss } from '../jobs/boss.ts';
 import type { AppEnv } from './env.ts';
 
 const READY_TIMEOUT_MS = 2_000;
@@ -8,14 +7,14 @@ const READY_TIMEOUT_MS = 2_000;
 /** `GET /healthz`: the process is alive. `GET /readyz`: database and job queue answer, else 503. */
 export function mountHealth(
   app: Hono<AppEnv>,
-  deps: { pool: Pool; boss: Boss; isShuttingDown: () => boolean },
+  deps: { pool: Pool; probeQueue: () => Promise<unknown>; isShuttingDown: () => boolean },
 ): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (deps.isShuttingDown()) return c.json({ status: 'shutting_down' }, 503);
     const [database, queue] = await Promise.all([
       probe(() => deps.pool.query('SELECT 1')),
-      probe(() => deps.boss.getDb().executeSql('SELECT 1')),
+      probe(deps.probeQueue),
     ]);
     const ready = database && queue;
     return c.json(

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
-import { CsvImportError, importCsvStream } from '../jobs/csv-import.ts';
-import type { IntakeWriter } from '../jobs/intake-writer.ts';
+import { CsvImportError, importCsvStream } from '../app/intake/csv-import.ts';
+import type { IntakeWriter } from '../app/intake/intake-writer.ts';
 import type { AppEnv } from './env.ts';
 import { errorBody } from './errors.ts';
 

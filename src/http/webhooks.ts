@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, Hono } from 'hono';
 import type { LeadlineEvent } from '../engine/event.ts';
 import { mapPayload } from '../engine/mappers/index.ts';
-import type { IntakeItem, IntakeWriter } from '../jobs/intake-writer.ts';
+import type { IntakeItem, IntakeWriter } from '../app/intake/intake-writer.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './env.ts';
 import { errorBody } from './errors.ts';

@@ -1,5 +1,4 @@
 import { PgBoss } from 'pg-boss';
-import type { Queryable } from '../db/pool.ts';
 import type { Logger } from '../log.ts';
 
 export type Boss = PgBoss;
@@ -27,16 +26,4 @@ export async function startBoss(
   boss.on('warning', (warning) => log.warn({ warning }, 'job queue warning'));
   await boss.start();
   return boss;
-}
-
-/** Lets pg-boss statements join a transaction Leadline already holds (`{ db: inTransaction(tx) }`). */
-export function inTransaction(tx: Queryable): {
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-} {
-  return {
-    executeSql: async (text, values) => {
-      const result = await tx.query(text, values);
-      return { rows: result.rows };
-    },
-  };
 }

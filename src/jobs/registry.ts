@@ -5,7 +5,8 @@ import { createClassifyTextJob } from './classify-text.ts';
 import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
 import { digestJob } from './digest.ts';
-import type { JobContext, JobDefinition, JobInput } from './job.ts';
+import type { AppContext } from '../app/context.ts';
+import type { JobDefinition, JobInput } from './job.ts';
 import { processEventsJob, processUrgentEventsJob } from './process-events.ts';
 import { slaSweepJob } from './sla.ts';
 import { createSlackDeliveryJob } from './slack-delivery.ts';
@@ -50,7 +51,7 @@ export async function createQueues(boss: Boss): Promise<void> {
 /** Starts a worker per queue; each payload is validated again before its handler sees it. */
 export async function startWorkers(
   boss: Boss,
-  ctx: JobContext,
+  ctx: AppContext,
   jobs: readonly AnyJob[],
   overrides: Record<string, Partial<WorkOptions>> = {},
 ): Promise<void> {

@@ -3,8 +3,8 @@ import { type Pool, run, withTransaction } from '../db/pool.ts';
 import { claimJobSlot } from '../db/sql/job-slots.ts';
 import { LeadlineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Boss } from './boss.ts';
-import { inTransaction } from './boss.ts';
+import type { JobQueue } from '../db/job-queue.ts';
+import { inTransaction } from '../db/job-queue.ts';
 
 export interface Schedule {
   queue: string;
@@ -21,7 +21,7 @@ export interface Schedule {
  */
 export async function enqueueSlot(
   pool: Pool,
-  boss: Boss,
+  boss: JobQueue,
   queue: string,
   slot: string,
   data: object = {},
@@ -37,7 +37,7 @@ export async function enqueueSlot(
 /** Starts node-cron tasks that enqueue each schedule's job once per slot. */
 export function startSchedules(
   schedules: readonly Schedule[],
-  deps: { pool: Pool; boss: Boss; log: Logger },
+  deps: { pool: Pool; boss: JobQueue; log: Logger },
 ): { stop(): Promise<void> } {
   const tasks = schedules.map((schedule) => {
     if (!cron.validate(schedule.cron)) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { registerAlertActions } from '../../src/bot/alert-actions.ts';
 import type { LeadlineEvent } from '../../src/engine/event.ts';
-import { processEvents } from '../../src/jobs/process-events.ts';
+import { processEvents } from '../../src/app/processing/process-events.ts';
 import { waitFor } from '../support/db.ts';
 import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
 import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';

@@ -8,9 +8,9 @@ import {
 } from '../../src/bot/conflict-actions.ts';
 import { withTransaction } from '../../src/db/pool.ts';
 import type { LeadIdentity } from '../../src/engine/event.ts';
-import { postConflictMessages } from '../../src/jobs/conflict-messages.ts';
-import { processEvents } from '../../src/jobs/process-events.ts';
-import { routeAfterScoring } from '../../src/jobs/routing-step.ts';
+import { postConflictMessages } from '../../src/app/processing/conflicts.ts';
+import { processEvents } from '../../src/app/processing/process-events.ts';
+import { routeAfterScoring } from '../../src/app/processing/routing.ts';
 import { waitFor } from '../support/db.ts';
 import { event, ROUTING_SCORING_YAML, scoringOnly, storeEvents, testRuleset } from '../support/engine-fixtures.ts';
 import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerLeadCommand } from '../../src/bot/lead-command.ts';
-import { processEvents } from '../../src/jobs/process-events.ts';
+import { processEvents } from '../../src/app/processing/process-events.ts';
 import { leadDeskRuleset, seedLead, USERS, waitForCall } from '../support/lead-desk.ts';
 import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';
 

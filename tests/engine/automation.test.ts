@@ -12,7 +12,7 @@ import {
 import { emptyLeadState, processLeadEvents, recomputeLead } from '../../src/engine/lead-processor.ts';
 import type { DealView, LeadView } from '../../src/engine/facts.ts';
 import { parseRoutingSections } from '../../src/engine/routing-checks.ts';
-import { at, DAY, HOUR, rules, storedEvent, T0 } from './support.ts';
+import { at, DAY, HOUR, rules, storedEvent, T0 } from '../support/engine-rules.ts';
 
 const engineRules = rules(`
 thresholds:

@@ -8,7 +8,7 @@ import {
   normalizeEmail,
   normalizeLinkedinUrl,
 } from '../../src/engine/identity.ts';
-import { storedEvent } from './support.ts';
+import { storedEvent } from '../support/engine-rules.ts';
 
 describe('normalizeEmail', () => {
   it('trims and lowercases', () => {

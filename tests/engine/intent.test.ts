@@ -7,7 +7,7 @@ import {
   processLeadEvents,
   recomputeLead,
 } from '../../src/engine/lead-processor.ts';
-import { at, DAY, HOUR, rules, storedEvent, T0 } from './support.ts';
+import { at, DAY, HOUR, rules, storedEvent, T0 } from '../support/engine-rules.ts';
 
 const ruleset = rules(`
 intent:

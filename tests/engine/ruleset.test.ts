@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compileMatcher, type EventContext } from '../../src/engine/conditions.ts';
 import { parseRuleset } from '../../src/engine/ruleset.ts';
 import { LeadlineError } from '../../src/errors.ts';
-import { storedEvent, T0 } from './support.ts';
+import { storedEvent, T0 } from '../support/engine-rules.ts';
 
 function issuesOf(yaml: string): { path: string; message: string }[] {
   try {

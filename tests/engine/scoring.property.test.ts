@@ -10,7 +10,7 @@ import {
 } from '../../src/engine/lead-processor.ts';
 import { parseRuleset, type Ruleset } from '../../src/engine/ruleset.ts';
 import { dayKey, type ScoreRow } from '../../src/engine/scoring.ts';
-import { DAY, HOUR, rules, T0 } from './support.ts';
+import { DAY, HOUR, rules, T0 } from '../support/engine-rules.ts';
 
 const RUNS = { seed: 20250303, numRuns: 150 };
 

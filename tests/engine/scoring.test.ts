@@ -10,7 +10,7 @@ import {
 } from '../../src/engine/lead-processor.ts';
 import { parseRuleset } from '../../src/engine/ruleset.ts';
 import { dayKey } from '../../src/engine/scoring.ts';
-import { at, DAY, HOUR, rules, storedEvent, T0 } from './support.ts';
+import { at, DAY, HOUR, rules, storedEvent, T0 } from '../support/engine-rules.ts';
 
 const ruleset = rules(`
 thresholds:

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { JobContext } from '../../src/jobs/job.ts';
-import { runUpkeep } from '../../src/jobs/upkeep.ts';
+import type { AppContext } from '../../src/app/context.ts';
+import { runUpkeep } from '../../src/app/scheduled/upkeep.ts';
 import { checkMessage } from '../support/block-kit-limits.ts';
 import { countSlackKicks, createTestDatabase, type TestDatabase, waitFor } from '../support/db.ts';
 import { fixedClock, jobContext, testRuleset } from '../support/engine-fixtures.ts';
@@ -52,7 +52,7 @@ describe('upkeep job', () => {
   const clock = fixedClock(NOW);
   let kicks: unknown[] = [];
   let listener: Awaited<ReturnType<typeof countSlackKicks>>;
-  let ctx: JobContext;
+  let ctx: AppContext;
 
   beforeAll(async () => {
     db = await createTestDatabase();

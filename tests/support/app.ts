@@ -3,7 +3,7 @@ import { createApp } from '../../src/http/app.ts';
 import type { AppEnv } from '../../src/http/env.ts';
 import type { WebhookSource } from '../../src/http/sources.ts';
 import { type Boss, startBoss } from '../../src/jobs/boss.ts';
-import { IntakeWriter, type IntakeWriterOptions } from '../../src/jobs/intake-writer.ts';
+import { IntakeWriter, type IntakeWriterOptions } from '../../src/app/intake/intake-writer.ts';
 import { createQueues } from '../../src/jobs/registry.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -74,7 +74,7 @@ export async function createTestApp(
   const intake = new IntakeWriter(db.pool, boss, options.intake);
   const app = createApp({
     pool: db.pool,
-    boss,
+    probeQueue: () => boss.getDb().executeSql('SELECT 1'),
     intake,
     sources: testSources(),
     log,

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { databaseUrl } from '../../src/db/embedded.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
-import { SLACK_KICK_CHANNEL } from '../../src/jobs/slack-kicks.ts';
+import { SLACK_KICK_CHANNEL } from '../../src/slack/outbox/kick.ts';
 
 const TEMPLATE_DB = 'leadline_template';
 

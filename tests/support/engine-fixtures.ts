@@ -4,7 +4,7 @@ import { insertIntakeRows } from '../../src/db/sql/intake.ts';
 import type { LeadlineEvent } from '../../src/engine/event.ts';
 import { parseRuleset, type Ruleset } from '../../src/engine/ruleset.ts';
 import { type Boss, startBoss } from '../../src/jobs/boss.ts';
-import type { JobContext } from '../../src/jobs/job.ts';
+import type { AppContext } from '../../src/app/context.ts';
 import { createQueues } from '../../src/jobs/registry.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -133,10 +133,10 @@ function queueFor(db: TestDatabase): Boss {
   return lazy;
 }
 
-export function jobContext(db: TestDatabase, ruleset: Ruleset, now: () => Date): JobContext {
+export function jobContext(db: TestDatabase, ruleset: Ruleset, now: () => Date): AppContext {
   return {
     pool: db.pool,
-    boss: queueFor(db),
+    queue: queueFor(db),
     ruleset,
     log: createLogger('silent'),
     metrics: createMetrics({ defaults: false }),

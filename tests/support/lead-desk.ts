@@ -1,5 +1,5 @@
 import type { LeadProfile } from '../../src/engine/event.ts';
-import { processEvents } from '../../src/jobs/process-events.ts';
+import { processEvents } from '../../src/app/processing/process-events.ts';
 import { event, storeEvents, TEST_RULES_YAML, testRuleset } from './engine-fixtures.ts';
 import { SIGNING_SECRET, type SlackHarness } from './slack-harness.ts';
 import { signSlackRequest } from './slack-signer.ts';

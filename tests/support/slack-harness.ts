@@ -7,9 +7,9 @@ import { createSlackApp, type SlackApp } from '../../src/bot/slack-app.ts';
 import { createSlackApi, type SlackApi } from '../../src/clients/slack-api.ts';
 import type { Ruleset } from '../../src/engine/ruleset.ts';
 import { type Boss, startBoss } from '../../src/jobs/boss.ts';
-import type { JobContext } from '../../src/jobs/job.ts';
+import type { AppContext } from '../../src/app/context.ts';
 import { createQueues } from '../../src/jobs/registry.ts';
-import { deliverDue } from '../../src/jobs/slack-delivery.ts';
+import { deliverDue } from '../../src/slack/outbox/deliver.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -29,7 +29,7 @@ export interface SlackHarness {
   boss: Boss;
   fake: FakeSlack;
   slackApi: SlackApi;
-  ctx: JobContext;
+  ctx: AppContext;
   clock: { now: () => Date; set(iso: string): void; advance(ms: number): void };
   /** Base URL of the one-port server (Bolt on /slack/events, Hono elsewhere). */
   url: string;
@@ -59,7 +59,7 @@ export interface SlackHarness {
  */
 export async function startSlackHarness(
   ruleset: Ruleset,
-  register: (app: App, ctx: JobContext) => void,
+  register: (app: App, ctx: AppContext) => void,
   options: { start?: string } = {},
 ): Promise<SlackHarness> {
   let current = new Date(options.start ?? '2026-11-20T10:00:00Z');
@@ -78,9 +78,9 @@ export async function startSlackHarness(
   await createQueues(boss);
   const fake = await startFakeSlack({ clock: clock.now });
   const slackApi = createSlackApi({ baseUrl: fake.baseUrl, token: fake.token, timeoutMs: 2_000 });
-  const ctx: JobContext = {
+  const ctx: AppContext = {
     pool: db.pool,
-    boss,
+    queue: boss,
     ruleset,
     log,
     metrics: createMetrics({ defaults: false }),

@@ -1,0 +1,322 @@
+import { type AlertNoticeKind, type ReassignOutcome, renderAlertNotice } from '../../slack/render/alert.ts';
+import { type Pool, type PoolClient, type Queryable, run, withTransaction } from '../../db/pool.ts';
+import {
+  type AlertRow,
+  insertAudit,
+  lockDueAlerts,
+  lockLatestAlert,
+  lockLead,
+  lockLeadsSkipLocked,
+  type OpenDealRow,
+  selectDueAlertLeads,
+  selectOpenDeals,
+  updateAlert,
+} from '../../db/sql/alerts.ts';
+import type { RoutingDecision } from '../../engine/routing.ts';
+import { memberById } from '../../engine/team.ts';
+import { current, enqueueNotice, loadAlertViews, personOf, refreshAlertMessage } from '../processing/alerts.ts';
+import type { AppContext } from '../context.ts';
+import { assignDeal } from '../processing/assignment.ts';
+import { routeLeadTo } from '../processing/routing.ts';
+import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
+
+
+export interface SlaSummary {
+  alerts: number;
+  reminded: number;
+  escalated: number;
+  reassigned: number;
+  unsnoozed: number;
+  chunks: number;
+}
+
+type Step = 'reminded' | 'escalated' | 'reassigned' | 'unsnoozed';
+
+const MINUTE_MS = 60_000;
+const SWEEP_ACTOR = 'leadline:sla';
+
+/**
+ * Speed to lead: walks every live alert whose next SLA step is due. A snooze that ended reopens the
+ * alert and tells the owner again. An open alert goes remind (DM the owner; without an owner straight
+ * to the escalation) → escalate (post in `slack.managers_channel`) → reassign (the lead's open deal
+ * through the pipeline's rotation, the new owner DMed) → done, each step at
+ * `created_at + claim_minutes × remind_at | escalate_at | reassign_at`. A sweep that runs late
+ * catches up on every step due by now.
+ *
+ * Chunks of `chunkSize` leads, each its own transaction: leads are locked first with SKIP LOCKED (a
+ * lead being claimed or processed waits for the next sweep), then their due alerts. Each message has
+ * a key (`sla:<alertId>:remind`, …) and the step is stored with it, so a re-run posts nothing twice.
+ *
+ * @example
+ * await runSlaSweep(ctx) // { alerts: 2, reminded: 1, escalated: 1, reassigned: 0, unsnoozed: 0, chunks: 1 }
+ */
+export async function runSlaSweep(ctx: AppContext, chunkSize = 50): Promise<SlaSummary> {
+  const now = ctx.now();
+  const summary: SlaSummary = {
+    alerts: 0,
+    reminded: 0,
+    escalated: 0,
+    reassigned: 0,
+    unsnoozed: 0,
+    chunks: 0,
+  };
+  let afterLeadId = 0;
+  for (;;) {
+    const due = await run<{ lead_id: number }>(ctx.pool, selectDueAlertLeads(now, afterLeadId, chunkSize));
+    if (due.length === 0) break;
+    afterLeadId = due.at(-1)!.lead_id;
+    await withTransaction(ctx.pool, async (tx) => {
+      const leadIds = due.map((row) => row.lead_id);
+      const locked = (await run<{ id: number }>(tx, lockLeadsSkipLocked(leadIds))).map((row) => row.id);
+      if (locked.length === 0) return;
+      const alerts = await run<AlertRow>(tx, lockDueAlerts(locked, now));
+      for (const alert of alerts) {
+        for (const step of await advance(tx, ctx, alert, now)) summary[step] += 1;
+        await refreshAlertMessage(tx, ctx, alert.id, now);
+      }
+      if (alerts.length > 0) await kickSlackDelivery(ctx.queue, { db: tx });
+      summary.alerts += alerts.length;
+    });
+    summary.chunks += 1;
+    if (due.length < chunkSize) break;
+  }
+  return summary;
+}
+
+/** Runs every step of one alert that is due by `now` and stores where the chain stands. */
+async function advance(tx: PoolClient, ctx: AppContext, alert: AlertRow, now: Date): Promise<Step[]> {
+  const { sla } = ctx.ruleset;
+  const claimMs = sla.claim_minutes[alert.priority] * MINUTE_MS;
+  const created = alert.created_at.getTime();
+  // When step n is due: n = 0 remind, 1 escalate, 2 reassign; after that nothing.
+  const dueAt = (step: number): Date | null => {
+    const factor = [sla.remind_at, sla.escalate_at, sla.reassign_at][step];
+    return factor === undefined ? null : new Date(created + claimMs * factor);
+  };
+  // The age a step is scheduled at, not the sweep's clock: a retried step renders the same message,
+  // which the outbox then recognises and does not send again.
+  const minutesAt = (at: Date) => Math.round((at.getTime() - created) / MINUTE_MS);
+  const done: Step[] = [];
+  let step = alert.sla_step;
+
+  if (alert.state === 'snoozed') {
+    const owner = ownerSlackId(ctx, alert);
+    if (owner !== null) {
+      // One key per snooze: a second snooze ending later tells the owner again.
+      const key = `sla:${alert.id}:unsnoozed:${alert.snoozed_until?.getTime() ?? 0}`;
+      await notify(tx, ctx, alert, 'unsnoozed', key, owner, undefined, now);
+      // The owner was just told the lead waits: that is the reminder, if one was due.
+      const remindAt = dueAt(0);
+      if (step === 0 && remindAt !== null && remindAt <= now) {
+        step = 1;
+        await audit(tx, alert, 'sla.reminded', { via: 'snooze_end' }, now);
+      }
+    }
+    done.push('unsnoozed');
+    const next = dueAt(step);
+    const nextAt = next === null ? null : new Date(Math.max(next.getTime(), now.getTime()));
+    const reopened = {
+      ...current(alert),
+      state: 'open' as const,
+      snoozedUntil: null,
+      slaStep: step,
+      slaNextAt: nextAt,
+    };
+    await run(tx, updateAlert(alert.id, reopened, now));
+    return done;
+  }
+
+  for (let at = dueAt(step); at !== null && at <= now; at = dueAt(step)) {
+    const owner = ownerSlackId(ctx, alert);
+    if (step === 0 && owner !== null) {
+      await notify(tx, ctx, alert, 'remind', `sla:${alert.id}:remind`, owner, minutesAt(at), now);
+      await audit(tx, alert, 'sla.reminded', { toMemberId: alert.owner_member_id }, now);
+      done.push('reminded');
+      step = 1;
+    } else if (step <= 1) {
+      // Nobody to remind: the managers hear about it at once.
+      const channel = ctx.ruleset.slack.managers_channel;
+      await notify(tx, ctx, alert, 'escalate', `sla:${alert.id}:escalate`, channel, minutesAt(at), now);
+      await audit(tx, alert, 'sla.escalated', { channel }, now);
+      done.push('escalated');
+      step = 2;
+    } else {
+      await reassign(tx, ctx, alert, minutesAt(at), now);
+      done.push('reassigned');
+      step = 3;
+    }
+  }
+  await run(tx, updateAlert(alert.id, { ...current(alert), slaStep: step, slaNextAt: dueAt(step) }, now));
+  return done;
+}
+
+/**
+ * Reassigns the lead's open deal (the alert owner's first) through the pipeline's rotation. The
+ * ledger decides, so the same owner may come back: the alert and the DM say so.
+ */
+async function reassign(tx: PoolClient, ctx: AppContext, alert: AlertRow, minutesOpen: number, now: Date) {
+  const [deal] = await run<OpenDealRow>(tx, selectOpenDeals(alert.lead_id, alert.owner_member_id));
+  if (deal === undefined) {
+    await recordReassignment(
+      tx,
+      alert,
+      { outcome: 'no_deal', toMemberId: null, dealId: null, actor: SWEEP_ACTOR },
+      now,
+    );
+    return;
+  }
+  const result = await assignDeal(tx, ctx, deal.id, null, now);
+  const outcome = result?.outcome;
+  const to = outcome?.kind === 'member' || outcome?.kind === 'fallback_owner' ? outcome.memberId : null;
+  const kept = to !== null && to === alert.owner_member_id;
+  await recordReassignment(
+    tx,
+    alert,
+    {
+      outcome: to === null ? 'nobody' : kept ? 'kept' : 'moved',
+      toMemberId: to,
+      dealId: deal.id,
+      actor: SWEEP_ACTOR,
+    },
+    now,
+  );
+  const owner = ownerSlackId(ctx, alert);
+  if (to !== null && owner !== null) {
+    await notify(
+      tx,
+      ctx,
+      alert,
+      kept ? 'kept' : 'reassigned',
+      `sla:${alert.id}:reassign`,
+      owner,
+      minutesOpen,
+      now,
+    );
+  }
+}
+
+function ownerSlackId(ctx: AppContext, alert: AlertRow): string | null {
+  return memberById(ctx.ruleset, alert.owner_member_id)?.slack_user_id ?? null;
+}
+
+async function notify(
+  tx: PoolClient,
+  ctx: AppContext,
+  alert: AlertRow,
+  kind: AlertNoticeKind,
+  key: string,
+  channel: string,
+  minutesOpen: number | undefined,
+  now: Date,
+): Promise<void> {
+  const view = (await loadAlertViews(tx, ctx.ruleset, [alert.id], now)).get(alert.id)?.view;
+  if (view === undefined) return;
+  const message = renderAlertNotice(view, kind, minutesOpen === undefined ? {} : { minutesOpen });
+  await enqueueNotice(tx, { key, leadId: alert.lead_id, channel, message }, now);
+}
+
+async function audit(
+  tx: PoolClient,
+  alert: AlertRow,
+  action: string,
+  detail: Record<string, unknown>,
+  now: Date,
+) {
+  await run(
+    tx,
+    insertAudit({
+      actor: SWEEP_ACTOR,
+      action,
+      leadId: alert.lead_id,
+      detail: { alertId: alert.id, ...detail },
+      now,
+    }),
+  );
+}
+
+// ── Reassignment: the chain's last step above, and a manager's "Route to…" ──
+
+/**
+ * Records who now owns an alert's lead after a reassignment (by the SLA chain or a manager):
+ * alert owner and an `alert.reassigned` audit row, which the alert message's state line reads.
+ *
+ * @example
+ * await recordReassignment(tx, alert, { outcome: 'moved', toMemberId: 'ben', dealId: 9, actor: 'leadline:sla' }, now);
+ */
+export async function recordReassignment(
+  tx: Queryable,
+  alert: AlertRow,
+  change: { outcome: ReassignOutcome; toMemberId: string | null; dealId: number | null; actor: string },
+  now: Date,
+): Promise<void> {
+  const from = alert.owner_member_id;
+  const owner = change.outcome === 'moved' || change.outcome === 'kept' ? change.toMemberId : from;
+  await run(tx, updateAlert(alert.id, { ...current(alert), ownerMemberId: owner }, now));
+  // The caller keeps working with this row (the sweep's next step reads the owner).
+  alert.owner_member_id = owner;
+  const { actor, ...rest } = change;
+  const detail = { alertId: alert.id, fromMemberId: from, ...rest };
+  await run(tx, insertAudit({ actor, action: 'alert.reassigned', leadId: alert.lead_id, detail, now }));
+}
+
+export type ManagerRouteResult =
+  | { routed: true; dealId: number; ownerMemberId: string | null; pipelineName: string }
+  | { routed: false; why: RoutingDecision['kind'] | 'not_found' };
+
+/**
+ * A manager's "Route to…": opens a deal in the pipeline (the pipeline's rotation picks the owner),
+ * makes the new owner the owner of the lead's live alert, updates the alert message and DMs the
+ * new owner. The lead is locked first, so routing takes locks in the same order as processing.
+ *
+ * @example
+ * await routeLeadByManager(pool, ctx, { leadId: 42, pipelineId: 'b2b', slackUserId: 'U0LENA004', now })
+ */
+export async function routeLeadByManager(
+  db: Pool,
+  ctx: AppContext,
+  input: { leadId: number; pipelineId: string; slackUserId: string; now: Date },
+): Promise<ManagerRouteResult> {
+  const { leadId, now } = input;
+  return withTransaction(db, async (tx): Promise<ManagerRouteResult> => {
+    if ((await run(tx, lockLead(leadId))).length === 0) return { routed: false, why: 'not_found' };
+    const result = await routeLeadTo(tx, ctx, leadId, input.pipelineId, `manager:${input.slackUserId}`, now);
+    const detail = { pipelineId: input.pipelineId, dealId: result.dealId, decision: result.decision.kind };
+    await run(
+      tx,
+      insertAudit({ actor: `slack:${input.slackUserId}`, action: 'lead.routed', leadId, detail, now }),
+    );
+    if (result.dealId === null) return { routed: false, why: result.decision.kind };
+    const outcome = result.assignment?.outcome;
+    const ownerMemberId =
+      outcome?.kind === 'member' || outcome?.kind === 'fallback_owner' ? outcome.memberId : null;
+    const pipelineName =
+      ctx.ruleset.pipelines.find((p) => p.id === input.pipelineId)?.name ?? input.pipelineId;
+    const [alert] = await run<AlertRow>(tx, lockLatestAlert(leadId, false));
+    if (alert !== undefined) {
+      if (alert.state === 'open' || alert.state === 'snoozed') {
+        const outcome: ReassignOutcome =
+          ownerMemberId === null ? 'nobody' : ownerMemberId === alert.owner_member_id ? 'kept' : 'moved';
+        const actor = `slack:${input.slackUserId}`;
+        await recordReassignment(
+          tx,
+          alert,
+          { outcome, toMemberId: ownerMemberId, dealId: result.dealId, actor },
+          now,
+        );
+        await refreshAlertMessage(tx, ctx, alert.id, now);
+      }
+      const owner = personOf(ctx.ruleset, ownerMemberId);
+      const view = (await loadAlertViews(tx, ctx.ruleset, [alert.id], now)).get(alert.id)?.view;
+      if (owner?.slackUserId && view !== undefined) {
+        const message = renderAlertNotice(view, 'routed', { pipelineName, bySlackUser: input.slackUserId });
+        await enqueueNotice(
+          tx,
+          { key: `route:${result.dealId}`, leadId, channel: owner.slackUserId, message },
+          now,
+        );
+      }
+    }
+    await kickSlackDelivery(ctx.queue, { db: tx });
+    return { routed: true, dealId: result.dealId, ownerMemberId, pipelineName };
+  });
+}

@@ -1,0 +1,26 @@
+import type { PgBoss } from 'pg-boss';
+import type { Queryable } from './pool.ts';
+
+/**
+ * What the application layer may do with the job queue: enqueue (`send`, `insert`, inside a
+ * transaction with `{ db: inTransaction(tx) }`) and move the one Slack wake-up earlier (`upsert`).
+ * Workers, queue creation and shutdown stay with `src/jobs` and the runtime.
+ */
+export type JobQueue = Pick<PgBoss, 'send' | 'insert' | 'upsert'>;
+
+/**
+ * Lets pg-boss statements join a transaction Leadline already holds.
+ *
+ * @example
+ * await ctx.queue.send('process-events', { eventId }, { db: inTransaction(tx) });
+ */
+export function inTransaction(tx: Queryable): {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+} {
+  return {
+    executeSql: async (text, values) => {
+      const result = await tx.query(text, values);
+      return { rows: result.rows };
+    },
+  };
+}
