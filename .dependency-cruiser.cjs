@@ -87,6 +87,13 @@ module.exports = {
       to: { path: '^src/(http|jobs|main|runtime)' },
     },
     {
+      name: 'pg-only-in-db',
+      comment: 'Only src/db talks to PostgreSQL directly; everything else runs statements through it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/db/' },
+      to: { dependencyTypes: ['npm'], path: '^pg$' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

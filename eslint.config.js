@@ -23,6 +23,21 @@ export default tseslint.config(
     },
   },
   {
+    // All SQL lives in src/db (ARCHITECTURE.md): elsewhere statements are built there and run with
+    // `run`. Hono's `c.req.query()` reads the query string and is not a statement.
+    files: ['src/**/*.ts'],
+    ignores: ['src/db/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='query']:not([callee.object.property.name='req'])",
+          message: 'SQL belongs in src/db: build the statement in src/db/sql and run it with run().',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -28,6 +28,59 @@ export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(
   return result.rows;
 }
 
+/**
+ * Runs one statement as a named prepared statement: PostgreSQL plans it once per connection.
+ * The name must always stand for the same text.
+ */
+export async function runPrepared<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  db: pg.Pool | pg.PoolClient,
+  name: string,
+  sql: Sql,
+): Promise<R[]> {
+  return (await db.query<R>({ name, text: sql.text, values: sql.values })).rows;
+}
+
+/**
+ * Runs one statement and answers how many rows it touched (for statements without RETURNING).
+ *
+ * @example
+ * const deleted = await runCount(tx, deleteLeadNotes(42));
+ */
+export async function runCount(db: Queryable, sql: Sql): Promise<number> {
+  return (await db.query(sql.text, sql.values)).rowCount ?? 0;
+}
+
+/** Answers when the database does (readiness probes). */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}
+
+/**
+ * Runs `work` inside a SAVEPOINT of the open transaction: released when `work` resolves, rolled back
+ * to (then released) when it throws, and the error goes on to the caller. A failed rollback (the
+ * connection is gone) leaves the original error to report.
+ *
+ * @example
+ * try { await withSavepoint(tx, 'automation_action', () => execute(action)); } catch { ... }
+ */
+export async function withSavepoint<T>(tx: Queryable, name: string, work: () => Promise<T>): Promise<T> {
+  await tx.query(`SAVEPOINT ${name}`);
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    try {
+      await tx.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      await tx.query(`RELEASE SAVEPOINT ${name}`);
+    } catch {
+      // the transaction is lost anyway; the caller sees why it failed in the first place
+    }
+    throw err;
+  }
+  await tx.query(`RELEASE SAVEPOINT ${name}`);
+  return result;
+}
+
 // timestamptz arrives as Date (pg default); bigint (int8) as string would surprise callers
 // counting rows, and ids above 2^53 never occur in Leadline's sequences.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));

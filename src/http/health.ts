@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import type { Pool } from '../db/pool.ts';
+import { type Pool, ping } from '../db/pool.ts';
 import type { AppEnv } from './env.ts';
 
 const READY_TIMEOUT_MS = 2_000;
@@ -13,7 +13,7 @@ export function mountHealth(
   app.get('/readyz', async (c) => {
     if (deps.isShuttingDown()) return c.json({ status: 'shutting_down' }, 503);
     const [database, queue] = await Promise.all([
-      probe(() => deps.pool.query('SELECT 1')),
+      probe(() => ping(deps.pool)),
       probe(deps.probeQueue),
     ]);
     const ready = database && queue;

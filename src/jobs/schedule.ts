@@ -17,11 +17,11 @@ export interface Schedule {
  * claimed in `job_slots` and the job sent in the same transaction.
  *
  * @example
- * await enqueueSlot(pool, boss, 'decay-scores', '2026-11-23T02:00'); // true, then false for every repeat
+ * await enqueueSlot(pool, ctx.queue, 'decay-scores', '2026-11-23T02:00'); // true, then false for every repeat
  */
 export async function enqueueSlot(
   pool: Pool,
-  boss: JobQueue,
+  jobs: JobQueue,
   queue: string,
   slot: string,
   data: object = {},
@@ -29,7 +29,7 @@ export async function enqueueSlot(
   return withTransaction(pool, async (tx) => {
     const claimed = await run(tx, claimJobSlot(queue, slot));
     if (claimed.length === 0) return false;
-    await boss.send(queue, { ...data, slot }, { db: inTransaction(tx) });
+    await jobs.send(queue, { ...data, slot }, { db: inTransaction(tx) });
     return true;
   });
 }
@@ -37,7 +37,7 @@ export async function enqueueSlot(
 /** Starts node-cron tasks that enqueue each schedule's job once per slot. */
 export function startSchedules(
   schedules: readonly Schedule[],
-  deps: { pool: Pool; boss: JobQueue; log: Logger },
+  deps: { pool: Pool; queue: JobQueue; log: Logger },
 ): { stop(): Promise<void> } {
   const tasks = schedules.map((schedule) => {
     if (!cron.validate(schedule.cron)) {
@@ -52,7 +52,7 @@ export function startSchedules(
         // The slot is the scheduled minute, identical in every process that fires for it.
         const slot = context.date.toISOString().slice(0, 16);
         try {
-          const sent = await enqueueSlot(deps.pool, deps.boss, schedule.queue, slot);
+          const sent = await enqueueSlot(deps.pool, deps.queue, schedule.queue, slot);
           deps.log.info({ queue: schedule.queue, slot, sent }, 'scheduled slot');
         } catch (err) {
           deps.log.error({ err, queue: schedule.queue, slot }, 'scheduling failed');

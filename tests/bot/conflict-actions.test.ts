@@ -10,9 +10,8 @@ import { withTransaction } from '../../src/db/pool.ts';
 import type { LeadIdentity } from '../../src/engine/event.ts';
 import { postConflictMessages } from '../../src/app/processing/conflicts.ts';
 import { processEvents } from '../../src/app/processing/process-events.ts';
-import { routeAfterScoring } from '../../src/app/processing/routing.ts';
 import { waitFor } from '../support/db.ts';
-import { event, ROUTING_SCORING_YAML, scoringOnly, storeEvents, testRuleset } from '../support/engine-fixtures.ts';
+import { event, ROUTING_SCORING_YAML, routeLeads, scoringOnly, storeEvents, testRuleset } from '../support/engine-fixtures.ts';
 import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';
 
 // routing-step.test.ts's ruleset (demo + protocol download is a 50/50 b2b/research tie), with two
@@ -89,7 +88,7 @@ describe('routing-conflict buttons', () => {
     const { rows } = await h.db.pool.query<{ id: number }>('SELECT id FROM leads WHERE email = $1', [email]);
     const leadId = rows[0]!.id;
     await withTransaction(h.db.pool, async (tx) => {
-      const results = await routeAfterScoring(tx, h.ctx, [leadId], h.clock.now());
+      const results = await routeLeads(tx, h.ctx, [leadId], h.clock.now());
       await postConflictMessages(tx, h.ctx, results, h.clock.now());
     });
     await h.deliver();

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { run } from '../../src/db/pool.ts';
+import { type PoolClient, run } from '../../src/db/pool.ts';
 import { insertIntakeRows } from '../../src/db/sql/intake.ts';
 import type { LeadlineEvent } from '../../src/engine/event.ts';
 import { parseRuleset, type Ruleset } from '../../src/engine/ruleset.ts';
 import { type Boss, startBoss } from '../../src/jobs/boss.ts';
 import type { AppContext } from '../../src/app/context.ts';
+import { decideRoutes, openRoutes, type RoutingResult } from '../../src/app/processing/routing.ts';
 import { createQueues } from '../../src/jobs/registry.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -189,4 +190,18 @@ export async function leadByEmail(db: TestDatabase, email: string) {
     [email],
   );
   return rows[0] as Record<string, unknown> | undefined;
+}
+
+/**
+ * Routes leads the way a processing batch does (both halves, one after the other), for tests that
+ * route leads without processing events.
+ */
+export async function routeLeads(
+  tx: PoolClient,
+  ctx: AppContext,
+  leadIds: readonly number[],
+  now: Date,
+): Promise<RoutingResult[]> {
+  const pending = await decideRoutes(tx, ctx, leadIds, now);
+  return [...pending.results, ...(await openRoutes(tx, ctx, pending, now))];
 }

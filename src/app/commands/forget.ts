@@ -1,4 +1,4 @@
-import { type Queryable, run, withTransaction } from '../../db/pool.ts';
+import { type Queryable, run, runCount, withTransaction } from '../../db/pool.ts';
 import {
   anonymizeLead,
   deleteEventsOf,
@@ -121,14 +121,14 @@ export async function forgetLead(
     };
     const patterns = personalPatterns(row);
     const emailLike = row.email === null ? null : `%${row.email.replace(/[\\%_]/g, '\\$&')}%`;
-    result.events = await count(tx, deleteEventsOf(row.id, emailLike));
-    result.identifiers = await count(tx, deleteIdentifiersOf(row.id));
-    result.notes = await count(tx, deleteNotesOf(row.id));
+    result.events = await runCount(tx, deleteEventsOf(row.id, emailLike));
+    result.identifiers = await runCount(tx, deleteIdentifiersOf(row.id));
+    result.notes = await runCount(tx, deleteNotesOf(row.id));
     const outbox = await run(tx, redactOutbox(row.id, patterns.strong, ERASED_MESSAGE, ERASED_VIEW, now));
     result.slackMessages = outbox.length;
     if (patterns.all.length > 0) {
       for (const column of await run<ScrubColumn>(tx, selectScrubColumns(HANDLED_TABLES))) {
-        const changed = await count(tx, scrubColumn(column, row.id, patterns.all));
+        const changed = await runCount(tx, scrubColumn(column, row.id, patterns.all));
         if (changed > 0) result.scrubbed[`${column.table_name}.${column.column_name}`] = changed;
       }
     }
@@ -144,9 +144,6 @@ export async function forgetLead(
   return summary;
 }
 
-async function count(db: Queryable, sql: { text: string; values: unknown[] }): Promise<number> {
-  return (await db.query(sql.text, sql.values)).rowCount ?? 0;
-}
 
 /**
  * Everything stored about a lead as one JSON document (lead, identifiers, events with payloads,

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Pool, Sql } from '../../db/pool.ts';
-import { run, withTransaction } from '../../db/pool.ts';
+import { run, runPrepared, withTransaction } from '../../db/pool.ts';
+import { captureJobInsert, jobInsertCtes } from '../../db/boss-insert.ts';
 import {
   type IntakeRowInput,
   insertIntakeRows,
   intakeCommitStatement,
-  jobInsertCtes,
   selectIntakeIds,
 } from '../../db/sql/intake.ts';
 import type { JobQueue } from '../../db/job-queue.ts';
@@ -199,12 +199,12 @@ export class IntakeWriter {
   // commits short, and short commits are what lets more of them share each fsync.
   async #storeInOne(statement: CommitStatement, rows: LaneRow[]): Promise<Stored> {
     const sql = statement.build(rows);
-    const { rows: result } = await this.#pool.query<{
+    const result = await runPrepared<{
       id: string;
       inserted: boolean;
       source: string | null;
       external_id: string | null;
-    }>({ name: statement.name, text: sql.text, values: sql.values });
+    }>(this.#pool, statement.name, sql);
     const insertedIds = new Set<string>();
     const existing: Stored['existing'] = [];
     for (const r of result) {
@@ -245,18 +245,7 @@ export class IntakeWriter {
   async #buildCommitStatement(): Promise<CommitStatement | null> {
     const lanes: ((jobsJson: string) => ReturnType<typeof jobInsertCtes>)[] = [];
     for (const [lane, queue] of LANES.entries()) {
-      let captured: string | null = null;
-      const sample = randomUUID();
-      // pg-boss hands its statement to the `db` it is given; this one keeps it instead of running it.
-      await this.#boss.insert(queue, [{ id: sample, data: { eventId: sample } }], {
-        db: {
-          executeSql: async (text: string) => {
-            captured = text;
-            return { rows: [] };
-          },
-        },
-      });
-      const bossSql: string | null = captured;
+      const bossSql = await captureJobInsert(this.#boss, queue);
       if (bossSql === null) return null;
       lanes.push((jobsJson) => jobInsertCtes(bossSql, `lane${lane}`, jobsJson));
     }

@@ -1,4 +1,4 @@
-import { isConnectionError, type PoolClient, run } from '../../db/pool.ts';
+import { isConnectionError, type PoolClient, run, withSavepoint } from '../../db/pool.ts';
 import {
   type ActionInsert,
   type AutomationLeadRow,
@@ -102,19 +102,16 @@ export async function runAutomation(
   // Actions rarely fail, so the whole run first goes in ONE savepoint with bare actions (two
   // statements per action fewer). The first failure rolls that back and the run starts over with a
   // savepoint per action: same outcome as isolating every action, paid for only when one fails.
-  await tx.query('SAVEPOINT automation_run');
   let summary: AutomationSummary;
   try {
-    summary = await runTriggers(tx, ctx, byLead, now, false, openedDealIds);
-    await tx.query('RELEASE SAVEPOINT automation_run');
+    summary = await withSavepoint(tx, 'automation_run', () =>
+      runTriggers(tx, ctx, byLead, now, false, openedDealIds),
+    );
   } catch (err) {
     // Only a failure met without a savepoint of its own starts the run over, isolated.
     if (!isLeadlineError(err, 'automation_action_failed')) throw err;
-    await tx.query('ROLLBACK TO SAVEPOINT automation_run');
-    await tx.query('RELEASE SAVEPOINT automation_run');
     summary = await runTriggers(tx, ctx, byLead, now, true, openedDealIds);
   }
-  // ctx.queue is absent where no queue runs (some tests); the outbox row waits for the next kick.
   if (summary.notifications > 0) await kickSlackDelivery(ctx.queue, { db: tx });
   return summary;
 }
@@ -348,15 +345,10 @@ async function runInSavepoint(
   io: ExecuteOptions & { outbox: OutboxMessage[] },
 ): Promise<Executed | { error: string }> {
   const queued = io.outbox.length;
-  await tx.query('SAVEPOINT automation_action');
   try {
-    const outcome = await execute(tx, ctx, action, now, io);
-    await tx.query('RELEASE SAVEPOINT automation_action');
-    return outcome;
+    return await withSavepoint(tx, 'automation_action', () => execute(tx, ctx, action, now, io));
   } catch (err) {
     if (isTransient(err)) throw err;
-    await tx.query('ROLLBACK TO SAVEPOINT automation_action');
-    await tx.query('RELEASE SAVEPOINT automation_action');
     // Messages the failed action collected go with the rest of what it did.
     io.outbox.length = queued;
     const error = err instanceof Error ? err.message : String(err);

@@ -43,11 +43,12 @@ type Ruleset = AppContext['ruleset'];
 /**
  * Posts (or updates) the Slack message of every conflict these routing results opened or changed,
  * inside the caller's transaction, to `ruleset.slack.routing_channel`. Call it right after
- * `routeAfterScoring` in the same transaction. Returns the conflicts whose message was enqueued
+ * `decideRoutes` and `openRoutes` in the same transaction. Returns the conflicts whose message was enqueued
  * with new content; an unchanged conflict enqueues nothing.
  *
  * @example
- * const results = await routeAfterScoring(tx, ctx, leadIds, now);
+ * const pending = await decideRoutes(tx, ctx, leadIds, now);
+ * const results = [...pending.results, ...(await openRoutes(tx, ctx, pending, now))];
  * await postConflictMessages(tx, ctx, results, now); // [12] → chat.postMessage of conflict 12
  */
 export async function postConflictMessages(

@@ -47,23 +47,6 @@ function leadView(row: RoutingLeadRow): LeadView {
   };
 }
 
-/**
- * Routes leads in the pool after their scores changed, inside the caller's transaction: a route
- * opens a deal in the pipeline's first stage and assigns an owner; an ambiguity opens (or refreshes)
- * a routing conflict for a manager; a lead below the thresholds stays in the pool. Leads already
- * routed or waiting on a manager are left alone. Decisions are stored with their reasons; plain
- * "still below the threshold" decisions are not, as every event would add one.
- */
-export async function routeAfterScoring(
-  tx: PoolClient,
-  ctx: AppContext,
-  leadIds: readonly number[],
-  now: Date,
-): Promise<RoutingResult[]> {
-  const pending = await decideRoutes(tx, ctx, leadIds, now);
-  return [...pending.results, ...(await openRoutes(tx, ctx, pending, now))];
-}
-
 /** Routing decided for a batch: conflicts and pool decisions already stored, deals still to open. */
 export interface PendingRoutes {
   /** The conflicts opened or refreshed. */
@@ -73,7 +56,7 @@ export interface PendingRoutes {
 }
 
 /**
- * The first half of `routeAfterScoring`: decides every lead, stores conflicts and pool decisions,
+ * The first half of routing: decides every lead, stores conflicts and pool decisions,
  * and leaves the deals to `openRoutes`. Nothing here locks a pipeline ledger, so the caller can do
  * the work that does not need the new deals before it takes them.
  */
@@ -116,7 +99,7 @@ export async function decideRoutes(
 }
 
 /**
- * The second half of `routeAfterScoring`: opens the decided deals and assigns their owners. The
+ * The second half of routing (see `decideRoutes`): opens the decided deals and assigns their owners. The
  * pipelines' ledgers stay locked until the transaction ends.
  */
 export async function openRoutes(

@@ -242,10 +242,6 @@ export function selectOpenDeals(leadId: number, preferOwner: string | null): Sql
   };
 }
 
-export function selectLeadOwner(leadId: number): Sql {
-  return { text: 'SELECT owner_member_id FROM leads WHERE id = $1', values: [leadId] };
-}
-
 /** Leads with an alert whose SLA step is due, after `afterLeadId` (the sweep pages by lead id). */
 export function selectDueAlertLeads(now: Date, afterLeadId: number, limit: number): Sql {
   return {

@@ -1,3 +1,4 @@
+import type { JobInsertCtes } from '../boss-insert.ts';
 import type { Sql } from '../pool.ts';
 
 export interface IntakeRowInput {
@@ -48,43 +49,6 @@ export function selectIntakeIds(keys: readonly { source: string; externalId: str
       JOIN intake_events e ON e.source = k.source AND e.external_id = k.external_id`,
     values: [keys.map((k) => k.source), keys.map((k) => k.externalId)],
   };
-}
-
-/**
- * A queue's job insert as pg-boss writes it, reshaped into CTEs that can share one statement with
- * the intake insert: `ctes` to put in a WITH list, `gate` a condition the final SELECT must
- * evaluate (it runs pg-boss's wake-up NOTIFY, which PostgreSQL only evaluates when referenced).
- */
-export interface JobInsertCtes {
-  ctes: string;
-  gate: string;
-}
-
-const JOBS_PARAM = '$1::text::json';
-const NOTIFY_SHAPE =
-  /^\s*WITH ins AS \(([\s\S]+)\),\s*notified AS \(([\s\S]+)\)\s*SELECT id FROM ins WHERE \(SELECT count\(\*\) FROM notified\) (?:>= 0|< 0)\s*$/;
-
-/**
- * Reshapes pg-boss's insert statement for one queue (its only parameter, `$1`, the jobs as JSON)
- * into CTEs named after `alias` whose jobs come from `jobsJson`, a SQL expression. Null when the
- * statement does not have a shape this knows; the caller then runs pg-boss's statement as it is.
- */
-export function jobInsertCtes(bossSql: string, alias: string, jobsJson: string): JobInsertCtes | null {
-  if (bossSql.split(JOBS_PARAM).length !== 2 || /\$[2-9]/.test(bossSql)) return null;
-  const withJobs = bossSql.replace(JOBS_PARAM, () => `(${jobsJson})::text::json`);
-  const notifying = NOTIFY_SHAPE.exec(withJobs);
-  if (notifying !== null) {
-    const [, insert, notify] = notifying;
-    if (!/^\s*INSERT INTO /.test(insert!) || !/\bFROM ins WHERE\b/.test(notify!)) return null;
-    return {
-      ctes: `${alias}_ins AS (${insert}), ${alias}_notified AS (${notify!.replace(/\bFROM ins WHERE\b/, `FROM ${alias}_ins WHERE`)})`,
-      gate: `(SELECT count(*) FROM ${alias}_notified) >= 0`,
-    };
-  }
-  if (/^\s*INSERT INTO /.test(withJobs) && !/\bWITH\b/.test(withJobs)) {
-    return { ctes: `${alias}_ins AS (${withJobs})`, gate: 'true' };
-  }
-  return null;
 }
 
 /**

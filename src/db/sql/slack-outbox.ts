@@ -8,14 +8,6 @@ export type OutboxMethod =
   | 'views.publish'
   | 'response_url';
 
-export const OUTBOX_METHODS: readonly OutboxMethod[] = [
-  'chat.postMessage',
-  'chat.update',
-  'chat.postEphemeral',
-  'views.publish',
-  'response_url',
-];
-
 export interface OutboxMessage {
   key: string;
   kind: string;

@@ -1,5 +1,5 @@
 // How transactions and other processes wake the Slack dispatcher (the dispatcher itself: slack-delivery.ts).
-import pg from 'pg';
+import { listen, notify } from '../../db/listen.ts';
 import type { Queryable } from '../../db/pool.ts';
 import type { Logger } from '../../log.ts';
 import type { JobQueue } from '../../db/job-queue.ts';
@@ -54,7 +54,7 @@ export const SLACK_KICK_CHANNEL = 'leadline_slack_kick';
  */
 export async function kickSlackDelivery(boss: JobQueue, options: { db?: Queryable } = {}): Promise<void> {
   if (options.db !== undefined) {
-    await options.db.query('SELECT pg_notify($1, $2)', [SLACK_KICK_CHANNEL, '']);
+    await notify(options.db, SLACK_KICK_CHANNEL);
     return;
   }
   // A run of this process waiting in place takes the message at once; the wake-up job below
@@ -78,39 +78,25 @@ export async function kickSlackDelivery(boss: JobQueue, options: { db?: Queryabl
  */
 export async function listenForSlackKicks(
   connectionString: string,
-  boss: JobQueue,
+  queue: JobQueue,
   log: Logger,
 ): Promise<{ stop(): Promise<void> }> {
-  let client: pg.Client | null = null;
-  let stopped = false;
   let pending = false;
+  let stopped = false;
   const wake = () => {
     if (pending || stopped) return;
     pending = true;
     setImmediate(() => {
       pending = false;
       wakeSleepers();
-      kickSlackDelivery(boss).catch((err: unknown) => log.warn({ err }, 'slack wake-up failed'));
+      kickSlackDelivery(queue).catch((err: unknown) => log.warn({ err }, 'slack wake-up failed'));
     });
   };
-  const connect = async (): Promise<void> => {
-    if (stopped) return;
-    const next = new pg.Client({ connectionString, application_name: 'leadline-slack-kicks' });
-    next.on('notification', wake);
-    next.on('error', () => {
-      if (client === next) client = null;
-      void next.end().catch(() => {});
-      if (!stopped) setTimeout(() => void connect().then(wake, () => {}), 1_000).unref();
-    });
-    await next.connect();
-    await next.query(`LISTEN ${SLACK_KICK_CHANNEL}`);
-    client = next;
-  };
-  await connect();
+  const listener = await listen(connectionString, SLACK_KICK_CHANNEL, wake, 'leadline-slack-kicks');
   return {
     stop: async () => {
       stopped = true;
-      await client?.end().catch(() => {});
+      await listener.stop();
     },
   };
 }

@@ -45,14 +45,6 @@ export interface SlackMessage {
   blocks: types.KnownBlock[];
 }
 
-/** Templates with their own layout; any other id gets the generic one. */
-export const NOTIFICATION_TEMPLATES = [
-  'hot_lead',
-  'demo_requested',
-  'proposal_follow_up',
-  'deal_won',
-] as const;
-
 /**
  * A lead's display name: full name, else first and last name, else email, else `Lead #id`. Raw
  * (unescaped): pass it through `plain` before it enters a message.

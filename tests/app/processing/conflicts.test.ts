@@ -4,8 +4,8 @@ import { withTransaction } from '../../../src/db/pool.ts';
 import type { LeadIdentity } from '../../../src/engine/event.ts';
 import { postConflictMessages } from '../../../src/app/processing/conflicts.ts';
 import { processEvents } from '../../../src/app/processing/process-events.ts';
-import { type RoutingResult, routeAfterScoring } from '../../../src/app/processing/routing.ts';
-import { event, ROUTING_SCORING_YAML, scoringOnly, storeEvents, testRuleset } from '../../support/engine-fixtures.ts';
+import type { RoutingResult } from '../../../src/app/processing/routing.ts';
+import { event, ROUTING_SCORING_YAML, routeLeads, scoringOnly, storeEvents, testRuleset } from '../../support/engine-fixtures.ts';
 import { type SlackHarness, startSlackHarness } from '../../support/slack-harness.ts';
 
 // routing-step.test.ts's ruleset (a protocol download is research intent, so demo + protocol is a
@@ -74,7 +74,7 @@ describe('routing-conflict messages', () => {
 
   /**
    * Scores the events without routing, then routes and posts in one transaction, exactly as the
-   * processing job does once `postConflictMessages` follows `routeAfterScoring`.
+   * processing job does once `postConflictMessages` follows routing.
    */
   async function scoreThenRoute(events: ReturnType<typeof event>[]) {
     const email = events[0]!.lead.email!;
@@ -90,7 +90,7 @@ describe('routing-conflict messages', () => {
   async function routeAndPost(leadId: number) {
     return withTransaction(h.db.pool, async (tx) => {
       const now = h.clock.now();
-      const results = await routeAfterScoring(tx, h.ctx, [leadId], now);
+      const results = await routeLeads(tx, h.ctx, [leadId], now);
       const posted = await postConflictMessages(tx, h.ctx, results, now);
       return { leadId, results, posted };
     });

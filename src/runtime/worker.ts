@@ -1,0 +1,47 @@
+import { DECAY_QUEUE, DIGEST_QUEUE, PROCESS_EVENTS_QUEUE, SLA_QUEUE, UPKEEP_QUEUE } from '../app/queues.ts';
+import { createIntentClassifier } from '../clients/openai-intent.ts';
+import { createSlackApi } from '../clients/slack-api.ts';
+import { leadlineJobs, startWorkers } from '../jobs/registry.ts';
+import { startSchedules } from '../jobs/schedule.ts';
+import { kickSlackDelivery, listenForSlackKicks } from '../slack/outbox/kick.ts';
+import type { Started } from './roles.ts';
+
+/**
+ * The worker role: a worker per queue, the Slack wake-up listener when this process delivers to
+ * Slack, and the cron schedules (unless `schedules` is false: tests enqueue scheduled jobs by hand).
+ */
+export async function startWorkerRole(started: Started, schedules: boolean): Promise<void> {
+  const { config, ctx, boss, cleanups, log } = started;
+  const slackApi =
+    config.slack === undefined
+      ? null
+      : createSlackApi({ baseUrl: config.slack.apiUrl, token: config.slack.botToken, timeoutMs: config.slack.timeoutMs });
+  const classifier = config.openai === undefined ? null : createIntentClassifier(config.openai);
+  // Ends waits that would otherwise hold a stopping worker (a delivery run lingering for kicks).
+  const stopping = new AbortController();
+  cleanups.unshift(async () => stopping.abort());
+  await startWorkers(boss, ctx, leadlineJobs(slackApi, classifier, stopping.signal), {
+    [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
+  });
+  // A process that died between committing an outcome and waking the delivery job leaves
+  // messages due in the outbox; one wake-up at start delivers them.
+  if (slackApi !== null) {
+    const kicks = await listenForSlackKicks(started.url, boss, log);
+    cleanups.unshift(() => kicks.stop());
+    await kickSlackDelivery(boss);
+  }
+  if (!schedules) return;
+  const timezone = ctx.ruleset.timezone;
+  const running = startSchedules(
+    [
+      { queue: DECAY_QUEUE, cron: config.decayCron, timezone },
+      // Hourly: upkeep thresholds are hours and days, and findings are reported once.
+      { queue: UPKEEP_QUEUE, cron: '7 * * * *', timezone },
+      // Every minute: the shortest claim window (CRITICAL) is minutes long.
+      { queue: SLA_QUEUE, cron: '* * * * *', timezone },
+      { queue: DIGEST_QUEUE, cron: ctx.ruleset.slack.digest_cron, timezone },
+    ],
+    { pool: started.pool, queue: boss, log },
+  );
+  cleanups.unshift(() => running.stop());
+}
