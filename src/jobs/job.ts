@@ -1,5 +1,5 @@
 import type { Queue, WorkOptions } from 'pg-boss';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { AppContext } from '../app/context.ts';
 
 export interface JobInput<P> {
@@ -23,4 +23,34 @@ export interface JobDefinition<P> {
 /** Declares a job with its payload type inferred from the schema. */
 export function defineJob<P>(definition: JobDefinition<P>): JobDefinition<P> {
   return definition;
+}
+
+/** What a scheduled job's payload carries: the cron slot that enqueued it (none when run by hand). */
+export const slotPayload = z.object({ slot: z.string().min(1).optional() });
+
+/**
+ * A job that node-cron enqueues once per slot (through `enqueueSlot`): one run per job, logged with
+ * its summary, slot and duration when `worthLogging` says the run did something.
+ */
+export function defineScheduledJob<S extends object>(definition: {
+  name: string;
+  queue: Omit<Queue, 'name'>;
+  run: (ctx: AppContext, slot: string | undefined) => Promise<S>;
+  logAs: string;
+  worthLogging?: (summary: S) => boolean;
+}): JobDefinition<z.infer<typeof slotPayload>> {
+  return defineJob({
+    name: definition.name,
+    payload: slotPayload,
+    queue: definition.queue,
+    work: { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 5 },
+    handler: async (jobs, ctx) => {
+      const started = performance.now();
+      const slot = jobs[0]?.data.slot;
+      const summary: S = await definition.run(ctx, slot);
+      if (definition.worthLogging?.(summary) === false) return;
+      const fields: Record<string, unknown> = { ...summary, slot, ms: Math.round(performance.now() - started) };
+      ctx.log.info(fields, definition.logAs);
+    },
+  });
 }
