@@ -51,95 +51,114 @@ export async function processEvents(
 ): Promise<ProcessSummary> {
   const now = ctx.now();
   return withTransaction(ctx.pool, async (tx) => {
-    const rows = await run<{ id: string; source: string; event: LeadlineEvent }>(
-      tx,
-      lockUnprocessedEvents(eventIds),
-    );
-    if (rows.length === 0) return { ...NOTHING };
-    // The engine keys score rows by the intake row's uuid, the one id that is unique across sources.
-    const received: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
-    const { leadOf, created } = await identifyLeads(tx, received);
-
-    const byLead = new Map<number, StoredEvent[]>();
-    for (const event of received) {
-      const leadId = leadOf.get(event.id)!;
-      const list = byLead.get(leadId) ?? [];
-      list.push(event);
-      byLead.set(leadId, list);
+    const batch = await takeBatch(tx, ctx, eventIds, now, options.deferBusyLeads === true);
+    if (batch.events.length === 0) return { ...NOTHING, created: batch.created };
+    const { scored, changes } = await scoreLeads(tx, ctx, batch, now);
+    if (ctx.classifyText === true) {
+      await enqueueClassification(tx, ctx.queue, batch.events.filter(shouldClassify).map((e) => e.id));
     }
-    const wanted = [...byLead.keys()].sort((a, b) => a - b);
-    const defer = options.deferBusyLeads === true;
-    const states = await loadLeadStates(tx, wanted, now, {
-      lock: defer ? 'skip' : true,
-      dayKeys: eventDayKeys(received, ctx.ruleset),
-      created,
-    });
-    const leadIds = wanted.filter((id) => states.has(id));
-    // Another batch holds these leads: their events go back to the queue instead of this batch
-    // waiting for that one to commit, so both workers keep going.
-    const busy = wanted.filter((id) => !states.has(id)).flatMap((id) => byLead.get(id)!);
-    if (busy.length > 0) await deferEvents(tx, ctx, busy.map((event) => event.id));
-    const events = received.filter((event) => states.has(leadOf.get(event.id)!));
-    if (events.length === 0) return { ...NOTHING, created: created.size };
+    const routed = await routeAndFollowUp(tx, ctx, batch.leadIds, scored, now);
+    return {
+      events: batch.events.length,
+      leads: batch.leadIds.length,
+      created: batch.created,
+      changes,
+      routed: routed.filter((r) => r.dealId !== null).length,
+      conflicts: routed.filter((r) => r.conflictOpened).length,
+    };
+  });
+}
 
+/** The events of a batch this transaction may apply, grouped by their (locked) leads. */
+interface Batch {
+  events: StoredEvent[];
+  leadIds: number[];
+  byLead: Map<number, StoredEvent[]>;
+  leadOf: Map<string, number>;
+  states: Awaited<ReturnType<typeof loadLeadStates>>;
+  created: number;
+}
+
+// Locks the unprocessed events, finds or creates their leads and locks those; with `defer`, events
+// of leads another batch holds go back to the queue.
+async function takeBatch(
+  tx: PoolClient,
+  ctx: AppContext,
+  eventIds: readonly string[],
+  now: Date,
+  defer: boolean,
+): Promise<Batch> {
+  const rows = await run<{ id: string; source: string; event: LeadlineEvent }>(tx, lockUnprocessedEvents(eventIds));
+  // The engine keys score rows by the intake row's uuid, the one id that is unique across sources.
+  const received: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
+  if (received.length === 0) return { events: [], leadIds: [], byLead: new Map(), leadOf: new Map(), states: new Map(), created: 0 };
+  const { leadOf, created } = await identifyLeads(tx, received);
+  const byLead = new Map<number, StoredEvent[]>();
+  for (const event of received) {
+    const leadId = leadOf.get(event.id)!;
+    byLead.set(leadId, [...(byLead.get(leadId) ?? []), event]);
+  }
+  const wanted = [...byLead.keys()].sort((a, b) => a - b);
+  const states = await loadLeadStates(tx, wanted, now, {
+    lock: defer ? 'skip' : true,
+    dayKeys: eventDayKeys(received, ctx.ruleset),
+    created,
+  });
+  const leadIds = wanted.filter((id) => states.has(id));
+  // Another batch holds these leads: their events go back to the queue instead of this batch
+  // waiting for that one to commit, so both workers keep going.
+  const busy = wanted.filter((id) => !states.has(id)).flatMap((id) => byLead.get(id)!);
+  if (busy.length > 0) await deferEvents(tx, ctx, busy.map((event) => event.id));
+  const events = received.filter((event) => states.has(leadOf.get(event.id)!));
+  if (events.length > 0) {
     // An erasure that committed while this batch waited for the lead lock wins: retrying finds no
     // identifiers any more and gives the events a new lead instead of restoring the erased person.
     const erased = await run<{ id: number }>(tx, selectErasedLeads(leadIds));
     if (erased.length > 0) {
       throw new LeadlineError('not_found', `leads ${erased.map((r) => r.id).join(', ')} were erased meanwhile; retrying`);
     }
+  }
+  return { events, leadIds, byLead, leadOf, states, created: created.size };
+}
 
-    const writer = new OutcomeWriter();
-    const scored: ScoredLead[] = [];
-    for (const leadId of leadIds) {
-      const leadEvents = byLead.get(leadId)!;
-      const before = states.get(leadId)!;
-      const outcome = processLeadEvents(before, leadEvents, ctx.ruleset, now);
-      writer.add(leadId, outcome, leadEvents.at(-1)?.id ?? null);
-      scored.push({ leadId, before, outcome, events: leadEvents });
-    }
-    await writer.write(tx, now);
-    await run(
-      tx,
-      markEventsProcessed(
-        events.map((e) => ({ id: e.id, leadId: leadOf.get(e.id)! })),
-        now,
-      ),
-    );
-    if (ctx.classifyText === true) {
-      await enqueueClassification(tx, ctx.queue, events.filter(shouldClassify).map((e) => e.id));
-    }
-    // Deals and owners come last: from there to the commit, the pipelines' ledgers are locked and
-    // every other batch that routes waits. Leads that get no deal now have their alerts and
-    // automation done before that.
-    const pending = await decideRoutes(tx, ctx, leadIds, now);
-    const routing = new Set(pending.routes.map((route) => route.row.id));
-    await postConflictMessages(tx, ctx, pending.results, now);
-    await followUp(
-      tx,
-      ctx,
-      scored.filter((lead) => !routing.has(lead.leadId)),
-      pending.results,
-      now,
-    );
-    const opened = await openRoutes(tx, ctx, pending, now);
-    await followUp(
-      tx,
-      ctx,
-      scored.filter((lead) => routing.has(lead.leadId)),
-      opened,
-      now,
-    );
-    const routed = [...pending.results, ...opened];
-    return {
-      events: events.length,
-      leads: leadIds.length,
-      created: created.size,
-      changes: writer.changeCount,
-      routed: routed.filter((r) => r.dealId !== null).length,
-      conflicts: routed.filter((r) => r.conflictOpened).length,
-    };
-  });
+// Runs the pure engine per lead and writes every outcome with multi-row statements.
+async function scoreLeads(
+  tx: PoolClient,
+  ctx: AppContext,
+  batch: Batch,
+  now: Date,
+): Promise<{ scored: ScoredLead[]; changes: number }> {
+  const writer = new OutcomeWriter();
+  const scored: ScoredLead[] = [];
+  for (const leadId of batch.leadIds) {
+    const leadEvents = batch.byLead.get(leadId)!;
+    const before = batch.states.get(leadId)!;
+    const outcome = processLeadEvents(before, leadEvents, ctx.ruleset, now);
+    writer.add(leadId, outcome, leadEvents.at(-1)?.id ?? null);
+    scored.push({ leadId, before, outcome, events: leadEvents });
+  }
+  await writer.write(tx, now);
+  const processed = batch.events.map((e) => ({ id: e.id, leadId: batch.leadOf.get(e.id)! }));
+  await run(tx, markEventsProcessed(processed, now));
+  return { scored, changes: writer.changeCount };
+}
+
+// Deals and owners come last: from there to the commit, the pipelines' ledgers are locked and every
+// other batch that routes waits. Leads that get no deal have their alerts and automation done first.
+async function routeAndFollowUp(
+  tx: PoolClient,
+  ctx: AppContext,
+  leadIds: readonly number[],
+  scored: readonly ScoredLead[],
+  now: Date,
+): Promise<RoutingResult[]> {
+  const pending = await decideRoutes(tx, ctx, leadIds, now);
+  const routing = new Set(pending.routes.map((route) => route.row.id));
+  await postConflictMessages(tx, ctx, pending.results, now);
+  await followUp(tx, ctx, scored.filter((lead) => !routing.has(lead.leadId)), pending.results, now);
+  const opened = await openRoutes(tx, ctx, pending, now);
+  await followUp(tx, ctx, scored.filter((lead) => routing.has(lead.leadId)), opened, now);
+  return [...pending.results, ...opened];
 }
 
 /** Automation, then alerts: an alert names the owner routing or a rule may just have chosen. */
