@@ -89,34 +89,54 @@ export type CsvInput =
  * // { rows: 3, accepted: 2, duplicates: 0, rejected: 1, errors: [{ line: 3, issues: [{ path: 'email', … }] }], errorsOmitted: 0 }
  */
 export async function importCsvStream(input: CsvInput, options: ImportOptions): Promise<ImportSummary> {
-  const batchSize = Math.max(1, options.batchSize ?? 1_000);
-  const receivedAt = options.receivedAt ?? new Date();
-  const summary: ImportSummary = {
-    rows: 0,
-    accepted: 0,
-    duplicates: 0,
-    rejected: 0,
-    errors: [],
-    errorsOmitted: 0,
-  };
-  const reject = (line: number, issues: ErrorIssue[]): BadRow => {
-    summary.rows += 1;
-    summary.rejected += 1;
-    const bad = { line, issues };
-    if (summary.errors.length < MAX_REPORTED_ERRORS) summary.errors.push(bad);
-    else summary.errorsOmitted += 1;
-    return bad;
-  };
-  let headerSeen = false;
-  let columnCount = 0;
-  let lastSkipped: BadRow | null = null;
+  const tally = new ImportTally();
+  const header = { seen: false, columns: 0 };
+  try {
+    await pipeline(
+      toReadable(input),
+      crlfToLf(),
+      csvParser(tally, header),
+      (records: AsyncIterable<ParsedRecord>) => writeRecords(records, tally, header, options),
+      options.signal === undefined ? {} : { signal: options.signal },
+    );
+  } catch (err) {
+    if (err instanceof CsvImportError) throw err;
+    if (err instanceof CsvError) throw new CsvImportError(csvMessage(err), lineOf(err), tally.summary, err);
+    throw err;
+  }
+  if (!header.seen) throw new CsvImportError('the file is empty; a header row is required', null, tally.summary);
+  tally.summary.errors.sort((a, b) => a.line - b.line);
+  return tally.summary;
+}
 
-  const parser = parse({
+/** What an import has counted so far, with the first {@link MAX_REPORTED_ERRORS} bad rows. */
+class ImportTally {
+  readonly summary: ImportSummary = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [], errorsOmitted: 0 };
+  #lastSkipped: BadRow | null = null;
+
+  reject(line: number, issues: ErrorIssue[]): BadRow {
+    this.summary.rows += 1;
+    this.summary.rejected += 1;
+    const bad = { line, issues };
+    if (this.summary.errors.length < MAX_REPORTED_ERRORS) this.summary.errors.push(bad);
+    else this.summary.errorsOmitted += 1;
+    return bad;
+  }
+
+  /** A record the parser skipped: one broken record can report several problems; it is one bad row. */
+  skipped(line: number, issue: ErrorIssue): void {
+    if (this.#lastSkipped?.line === line) this.#lastSkipped.issues.push(issue);
+    else this.#lastSkipped = this.reject(line, [issue]);
+  }
+}
+
+function csvParser(tally: ImportTally, header: { seen: boolean; columns: number }) {
+  return parse({
     bom: true,
-    columns: (header: string[]) => {
-      headerSeen = true;
-      columnCount = header.length;
-      return checkHeader(header, summary);
+    columns: (names: string[]) => {
+      header.seen = true;
+      header.columns = names.length;
+      return checkHeader(names, tally.summary);
     },
     skip_empty_lines: true,
     // Stray quotes inside fields (`Dwayne "The Rock" Johnson`) are literal text, not a broken file.
@@ -132,16 +152,9 @@ export async function importCsvStream(input: CsvInput, options: ImportOptions): 
       const line = startLine(lineOf(err) ?? 0, raw ?? '');
       if (err?.code === 'CSV_MAX_RECORD_SIZE') {
         // Thrown from here, csv-parse fails the stream instead of silently dropping what follows.
-        throw new CsvImportError(
-          `row exceeds ${MAX_PARSER_RECORD_BYTES} bytes (unclosed quote?)`,
-          line,
-          summary,
-        );
+        throw new CsvImportError(`row exceeds ${MAX_PARSER_RECORD_BYTES} bytes (unclosed quote?)`, line, tally.summary);
       }
-      const issue = { path: '(row)', message: csvMessage(err) };
-      // One broken record can report several problems; it is still one bad row.
-      if (lastSkipped?.line === line) lastSkipped.issues.push(issue);
-      else lastSkipped = reject(line, [issue]);
+      tally.skipped(line, { path: '(row)', message: csvMessage(err) });
       return undefined;
     },
     on_record: ({ record, raw }: { record: Record<string, string>; raw: string }, info) => ({
@@ -151,7 +164,19 @@ export async function importCsvStream(input: CsvInput, options: ImportOptions): 
       fields: info.index,
     }),
   });
+}
 
+// Validates each record and writes the good ones through the intake writer a batch at a time; the
+// parser waits (back-pressure) while a batch commits.
+async function writeRecords(
+  records: AsyncIterable<ParsedRecord>,
+  tally: ImportTally,
+  header: { columns: number },
+  options: ImportOptions,
+): Promise<void> {
+  const batchSize = Math.max(1, options.batchSize ?? 1_000);
+  const receivedAt = options.receivedAt ?? new Date();
+  const { summary } = tally;
   let batch: IntakeItem[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
@@ -164,45 +189,25 @@ export async function importCsvStream(input: CsvInput, options: ImportOptions): 
     const { rows, accepted, duplicates, rejected } = summary;
     options.onProgress?.({ rows, accepted, duplicates, rejected });
   };
-
-  try {
-    await pipeline(
-      toReadable(input),
-      crlfToLf(),
-      parser,
-      async (records: AsyncIterable<ParsedRecord>) => {
-        for await (const { record, line, bytes, fields } of records) {
-          if (bytes > MAX_ROW_BYTES) {
-            reject(line, [{ path: '(row)', message: `row is ${bytes} bytes; at most ${MAX_ROW_BYTES}` }]);
-            continue;
-          }
-          if (fields > columnCount) {
-            reject(line, [
-              { path: '(row)', message: `has ${fields} fields but the header has ${columnCount}` },
-            ]);
-            continue;
-          }
-          const result = rowToEvent(record, options.source, line, receivedAt);
-          if (!result.ok) {
-            reject(result.line, result.issues);
-            continue;
-          }
-          summary.rows += 1;
-          batch.push(result.item);
-          if (batch.length >= batchSize) await flush();
-        }
-        await flush();
-      },
-      options.signal === undefined ? {} : { signal: options.signal },
-    );
-  } catch (err) {
-    if (err instanceof CsvImportError) throw err;
-    if (err instanceof CsvError) throw new CsvImportError(csvMessage(err), lineOf(err), summary, err);
-    throw err;
+  for await (const { record, line, bytes, fields } of records) {
+    if (bytes > MAX_ROW_BYTES) {
+      tally.reject(line, [{ path: '(row)', message: `row is ${bytes} bytes; at most ${MAX_ROW_BYTES}` }]);
+      continue;
+    }
+    if (fields > header.columns) {
+      tally.reject(line, [{ path: '(row)', message: `has ${fields} fields but the header has ${header.columns}` }]);
+      continue;
+    }
+    const result = rowToEvent(record, options.source, line, receivedAt);
+    if (!result.ok) {
+      tally.reject(result.line, result.issues);
+      continue;
+    }
+    summary.rows += 1;
+    batch.push(result.item);
+    if (batch.length >= batchSize) await flush();
   }
-  if (!headerSeen) throw new CsvImportError('the file is empty; a header row is required', null, summary);
-  summary.errors.sort((a, b) => a.line - b.line);
-  return summary;
+  await flush();
 }
 
 interface ParsedRecord {
