@@ -74,8 +74,27 @@ export async function runUpkeep(ctx: AppContext, options: UpkeepOptions = {}): P
 }
 
 async function checkFindings(tx: PoolClient, ctx: AppContext, now: Date, leadLimit: number) {
-  const { upkeep } = ctx.ruleset;
   await run(tx, lockUpkeepRun());
+  const state = await loadUpkeepState(tx, ctx, now, leadLimit);
+  const findings = findUpkeep(state.input, ctx.ruleset, now);
+  const truncated = state.leadCount >= leadLimit;
+  if (truncated) ctx.log.warn({ leadLimit }, 'upkeep: lead query cut off; lead findings kept open this run');
+  const { fresh, resolved } = await storeFindings(tx, findings, truncated, now);
+  const messages = await announceFindings(
+    tx,
+    ctx,
+    fresh.filter((f) => !SILENT_KINDS.has(f.kind)),
+    state.dealRows,
+    state.input.presence,
+    now,
+  );
+  if (messages > 0) await kickSlackDelivery(ctx.queue, { db: tx });
+  return { findings: findings.length, new: fresh.length, resolved, messages, truncated, deals: state.input.deals };
+}
+
+// Open deals, quiet leads, overdue conflicts and the team's presence, as the engine's upkeep input.
+async function loadUpkeepState(tx: PoolClient, ctx: AppContext, now: Date, leadLimit: number) {
+  const { upkeep } = ctx.ruleset;
   const dealRows = await run<UpkeepDealRow>(tx, selectOpenDeals());
   const leadRows = await run<UpkeepLeadRow>(
     tx,
@@ -86,7 +105,6 @@ async function checkFindings(tx: PoolClient, ctx: AppContext, now: Date, leadLim
     selectOverdueConflicts(new Date(now.getTime() - upkeep.conflict_max_age_hours * 60 * 60 * 1000)),
   );
   const presenceRows = await run<PresenceRow>(tx, selectTeamPresence());
-
   const deals = dealRows.map(dealView);
   const openByOwner = new Map<string, number>();
   for (const d of deals)
@@ -100,28 +118,28 @@ async function checkFindings(tx: PoolClient, ctx: AppContext, now: Date, leadLim
     awayUntil: p.away_until,
     deactivated: p.deactivated,
   }));
-  const findings = findUpkeep(
-    {
-      deals,
-      leads: leadRows.map((l) => ({
-        leadId: String(l.id),
-        status: l.status,
-        createdAt: l.created_at,
-        lastActivityAt: l.last_activity_at,
-      })),
-      conflicts: conflicts.map((c) => ({
-        conflictId: String(c.id),
-        leadId: String(c.lead_id),
-        createdAt: c.created_at,
-      })),
-      presence,
-    },
-    ctx.ruleset,
-    now,
-  );
+  const input = {
+    deals,
+    leads: leadRows.map((l) => ({
+      leadId: String(l.id),
+      status: l.status,
+      createdAt: l.created_at,
+      lastActivityAt: l.last_activity_at,
+    })),
+    conflicts: conflicts.map((c) => ({ conflictId: String(c.id), leadId: String(c.lead_id), createdAt: c.created_at })),
+    presence,
+  };
+  return { dealRows, leadCount: leadRows.length, input };
+}
 
-  const truncated = leadRows.length >= leadLimit;
-  if (truncated) ctx.log.warn({ leadLimit }, 'upkeep: lead query cut off; lead findings kept open this run');
+// Upserts this run's findings and resolves the ones no longer seen (lead findings only when the lead
+// query was complete); answers the findings seen for the first time.
+async function storeFindings(
+  tx: PoolClient,
+  findings: ReturnType<typeof findUpkeep>,
+  truncated: boolean,
+  now: Date,
+): Promise<{ fresh: ReturnType<typeof findUpkeep>; resolved: number }> {
   const rows: FindingUpsert[] = findings.map((f) => ({
     key: f.key,
     kind: f.kind,
@@ -141,25 +159,7 @@ async function checkFindings(tx: PoolClient, ctx: AppContext, now: Date, leadLim
       now,
     ),
   );
-  const fresh = findings.filter((f) => announce.has(f.key));
-  const messages = await announceFindings(
-    tx,
-    ctx,
-    fresh.filter((f) => !SILENT_KINDS.has(f.kind)),
-    dealRows,
-    presence,
-    now,
-  );
-  // ctx.queue is absent where no queue runs (some tests); the outbox rows wait for the next kick.
-  if (messages > 0) await kickSlackDelivery(ctx.queue, { db: tx });
-  return {
-    findings: findings.length,
-    new: fresh.length,
-    resolved: resolved.length,
-    messages,
-    truncated,
-    deals,
-  };
+  return { fresh: findings.filter((f) => announce.has(f.key)), resolved: resolved.length };
 }
 
 function dealView(row: UpkeepDealRow): DealView {

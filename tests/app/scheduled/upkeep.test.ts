@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/app/context.ts';
-import { runUpkeep } from '../../src/app/scheduled/upkeep.ts';
-import { checkMessage } from '../support/block-kit-limits.ts';
-import { countSlackKicks, createTestDatabase, type TestDatabase, waitFor } from '../support/db.ts';
-import { fixedClock, jobContext, testRuleset } from '../support/engine-fixtures.ts';
+import type { AppContext } from '../../../src/app/context.ts';
+import { runUpkeep } from '../../../src/app/scheduled/upkeep.ts';
+import { checkMessage } from '../../support/block-kit-limits.ts';
+import { countSlackKicks, createTestDatabase, type TestDatabase, waitFor } from '../../support/db.ts';
+import { fixedClock, jobContext, testRuleset } from '../../support/engine-fixtures.ts';
 
 const RULES_YAML = `
 version: upkeep-test
