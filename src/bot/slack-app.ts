@@ -73,25 +73,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   const logger = boltLogger(log);
   // Bolt adds its logger to this object; each app gets a fresh one.
   const clientOptions: webApi.WebClientOptions = { slackApiUrl: withTrailingSlash(options.apiUrl) };
-  const socketMode = options.appToken !== undefined && options.appToken !== '';
 
-  const receiver = socketMode
-    ? new SocketModeReceiver({
-        appToken: options.appToken as string,
-        logger,
-        // The Socket Mode client opens its connection through apps.connections.open on this base.
-        installerOptions: { clientOptions: { ...clientOptions } },
-      })
-    : new HTTPReceiver({
-        signingSecret: options.signingSecret,
-        endpoints: SLACK_EVENTS_PATH,
-        signatureVerification: true,
-        processBeforeResponse: false,
-        logger,
-        unhandledRequestTimeoutMillis: ACK_DEADLINE_MS,
-        unhandledRequestHandler: answerUnacknowledged(log),
-        processEventErrorHandler: answerFailedEvent,
-      });
+  const receiver = createReceiver(options, log, logger, clientOptions);
 
   const app: App = new App({
     receiver,
@@ -124,36 +107,66 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       stop: () => receiver.client.disconnect(),
     };
   }
-
   return {
     app,
-    requestListener: (req, res, next) => {
-      const path = pathOf(req.url);
-      // A target no URL parser accepts (`//`) is not Slack's, and would make Bolt throw.
-      if (path === null) {
-        next();
-        return;
-      }
-      if (req.method === 'POST' && path === SLACK_EVENTS_PATH && fromTheFuture(req)) {
-        log.warn({ path: req.url }, 'Slack request timestamp is in the future; rejected');
-        res.writeHead(401).end();
-        return;
-      }
-      try {
-        receiver.requestListener(req, res);
-      } catch (err) {
-        // Bolt throws synchronously, before reading the body, for every path it does not own.
-        if (isDeferred(err)) {
-          next();
-          return;
-        }
-        log.error({ err, path: req.url }, 'Slack request dispatch failed');
-        if (!res.headersSent) res.writeHead(500).end();
-      }
-    },
+    requestListener: httpRequestListener(receiver, log),
     // HTTP mode shares Leadline's server: Bolt's own `start()` would open a second one.
     start: async () => {},
     stop: async () => {},
+  };
+}
+
+function createReceiver(
+  options: SlackAppOptions,
+  log: Logger,
+  logger: ReturnType<typeof boltLogger>,
+  clientOptions: webApi.WebClientOptions,
+): SocketModeReceiver | HTTPReceiver {
+  if (options.appToken !== undefined && options.appToken !== '') {
+    return new SocketModeReceiver({
+      appToken: options.appToken,
+      logger,
+      // The Socket Mode client opens its connection through apps.connections.open on this base.
+      installerOptions: { clientOptions: { ...clientOptions } },
+    });
+  }
+  return new HTTPReceiver({
+    signingSecret: options.signingSecret,
+    endpoints: SLACK_EVENTS_PATH,
+    signatureVerification: true,
+    processBeforeResponse: false,
+    logger,
+    unhandledRequestTimeoutMillis: ACK_DEADLINE_MS,
+    unhandledRequestHandler: answerUnacknowledged(log),
+    processEventErrorHandler: answerFailedEvent,
+  });
+}
+
+// Bolt answers POST /slack/events; every other request goes on, body unread, to `next` (Hono).
+function httpRequestListener(receiver: HTTPReceiver, log: Logger): SlackApp['requestListener'] {
+  return (req, res, next) => {
+    const path = pathOf(req.url);
+    // A target no URL parser accepts (`//`) is not Slack's, and would make Bolt throw.
+    if (path === null) {
+      next();
+      return;
+    }
+    if (req.method === 'POST' && path === SLACK_EVENTS_PATH && fromTheFuture(req)) {
+      log.warn({ path: req.url }, 'Slack request timestamp is in the future; rejected');
+      res.writeHead(401).end();
+      return;
+    }
+    try {
+      receiver.requestListener(req, res);
+    } catch (err) {
+      // Bolt throws synchronously, before reading the body, for every path it does not own.
+      if (isDeferred(err)) {
+        next();
+        return;
+      }
+      log.error({ err, path: req.url }, 'Slack request dispatch failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    }
   };
 }
 
