@@ -1,7 +1,6 @@
 import type { App } from '@slack/bolt';
 import { run } from '../db/pool.ts';
 import {
-  type LeadHitRow,
   type LeadListRow,
   selectAwayUntil,
   selectHotInPipelines,
@@ -79,7 +78,7 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
   const team = ruleset.team.members;
   const [queue, hot, presence] = await Promise.all([
     run<LeadListRow>(ctx.pool, selectMyLeads(member.id, 16)),
-    run<LeadListRow>(
+    run(
       ctx.pool,
       selectHotInPipelines(
         pipelines.map((p) => p.id),
@@ -106,11 +105,11 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
   if (!caller.canManage) return data;
   const weekStart = startOfWeek(now, ruleset.timezone);
   const [conflicts, load, fairness] = await Promise.all([
-    run<LeadHitRow & { lead_id: number; cause: string; created_at: Date; total: number }>(
+    run(
       ctx.pool,
       selectOpenConflicts(5),
     ),
-    run<{ member_id: string; open_deals: number; waiting_alerts: number }>(
+    run(
       ctx.pool,
       selectTeamLoad(team.map((m) => m.id)),
     ),

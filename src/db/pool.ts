@@ -1,9 +1,17 @@
 import pg from 'pg';
 
-/** A statement as data: SQL text plus its parameters. Every module's SQL is built this way. */
-export interface Sql {
+/**
+ * A statement as data: SQL text plus its parameters. Every module's SQL is built this way; a builder
+ * that returns rows says which (`Sql<LeadRow>`), so `run` infers them.
+ */
+export interface Sql<Row extends pg.QueryResultRow = pg.QueryResultRow> {
   text: string;
   values: unknown[];
+  /**
+   * Never set: carries the type of the rows the statement returns. Method syntax keeps it bivariant,
+   * so a builder without a row type still runs where the caller names one.
+   */
+  __row?(row: Row): void;
 }
 
 /** The one tiny interface SQL runs through: a pool, a client, or a transaction. */
@@ -18,11 +26,11 @@ export interface Queryable {
  * Runs one statement built as `{text, values}`.
  *
  * @example
- * const { rows } = await run(pool, selectLeadByEmail('ada@lab.example'));
+ * const leads = await run(pool, selectLeadsByEmail(['ada@lab.example'])); // LeadRow[]
  */
 export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(
   db: Queryable,
-  sql: Sql,
+  sql: Sql<R>,
 ): Promise<R[]> {
   const result = await db.query<R>(sql.text, sql.values);
   return result.rows;

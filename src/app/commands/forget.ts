@@ -8,7 +8,6 @@ import {
   lockPersonalFields,
   type PersonalRow,
   redactOutbox,
-  type ScrubColumn,
   scrubColumn,
   selectLeadExport,
   selectScrubColumns,
@@ -108,7 +107,7 @@ export async function forgetLead(
 ): Promise<ForgetSummary | null> {
   const now = ctx.now();
   const summary = await withTransaction(ctx.pool, async (tx) => {
-    const [row] = await run<PersonalRow>(tx, lockPersonalFields(input.leadId));
+    const [row] = await run(tx, lockPersonalFields(input.leadId));
     if (row === undefined) return null;
     const result: ForgetSummary = {
       leadId: row.id,
@@ -127,7 +126,7 @@ export async function forgetLead(
     const outbox = await run(tx, redactOutbox(row.id, patterns.strong, ERASED_MESSAGE, ERASED_VIEW, now));
     result.slackMessages = outbox.length;
     if (patterns.all.length > 0) {
-      for (const column of await run<ScrubColumn>(tx, selectScrubColumns(HANDLED_TABLES))) {
+      for (const column of await run(tx, selectScrubColumns(HANDLED_TABLES))) {
         const changed = await runCount(tx, scrubColumn(column, row.id, patterns.all));
         if (changed > 0) result.scrubbed[`${column.table_name}.${column.column_name}`] = changed;
       }
@@ -154,7 +153,7 @@ export async function forgetLead(
  * const data = await exportLead(pool, 42); // { lead: { id: 42, email: … }, events: [ … ], … }
  */
 export async function exportLead(db: Queryable, leadId: number): Promise<Record<string, unknown> | null> {
-  const [row] = await run<{ data: { lead: unknown } & Record<string, unknown> }>(
+  const [row] = await run(
     db,
     selectLeadExport(leadId),
   );

@@ -217,7 +217,7 @@ export class IntakeWriter {
   // The general path, for a pg-boss whose insert statement `jobInsertCtes` cannot reshape.
   async #storeInSteps(rows: LaneRow[]): Promise<Stored> {
     return withTransaction(this.#pool, async (tx) => {
-      const inserted = await run<{ id: string }>(tx, insertIntakeRows(rows));
+      const inserted = await run(tx, insertIntakeRows(rows));
       const insertedIds = new Set(inserted.map((r) => r.id));
       const known = rows.filter((row) => !insertedIds.has(row.id));
       const existing =

@@ -39,7 +39,7 @@ export async function assignDeal(
   memberId: string | null,
   now: Date,
 ): Promise<AssignmentResult | null> {
-  const [deal] = await run<DealForAssignment>(tx, lockDealsForAssignment([dealId]));
+  const [deal] = await run(tx, lockDealsForAssignment([dealId]));
   if (deal === undefined) return null;
   if (memberId === null) {
     const [result] = await assignByLedger(tx, ctx, [deal], now);
@@ -105,11 +105,11 @@ export async function assignByLedger(
   now: Date,
 ): Promise<AssignmentResult[]> {
   const pipelineIds = [...new Set(deals.map((deal) => deal.pipeline_id))].sort();
-  let locked = await run<{ pipeline_id: string; seq: number }>(tx, lockLedgers(pipelineIds));
+  let locked = await run(tx, lockLedgers(pipelineIds));
   if (locked.length < pipelineIds.length) {
     // A pipeline's first assignment creates its ledger.
     await run(tx, ensureLedgers(pipelineIds));
-    locked = await run<{ pipeline_id: string; seq: number }>(tx, lockLedgers(pipelineIds));
+    locked = await run(tx, lockLedgers(pipelineIds));
   }
   const records = await run<LedgerRecord>(tx, selectLedgerRows(pipelineIds));
   const presenceRows = await run<PresenceRecord>(tx, selectPresence());

@@ -308,7 +308,7 @@ async function record(tx: PoolClient, plans: readonly AutomationPlan[], now: Dat
     ...plan.actions.map((a) => row(a, 'pending', null)),
     ...plan.skipped.map((a) => row(a, 'skipped', { skipped: a.reason })),
   ]);
-  const inserted = await run<{ idempotency_key: string; action_index: number }>(
+  const inserted = await run(
     tx,
     insertAutomationActions(rows, now),
   );

@@ -136,7 +136,7 @@ export async function classifyEvent(
   return withTransaction(ctx.pool, async (tx): Promise<ClassifyOutcome> => {
     if ((await run(tx, lockLiveLead(leadId))).length === 0) return { status: 'lead_erased', eventId: null };
     const id = randomUUID();
-    const inserted = await run<{ id: string }>(
+    const inserted = await run(
       tx,
       insertInternalEvents([
         {

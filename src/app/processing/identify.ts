@@ -31,7 +31,7 @@ export async function identifyLeads(tx: PoolClient, events: readonly StoredEvent
   const allKeys = [...new Map(clusters.flatMap((c) => c.keys).map((k) => [keyId(k), k])).values()];
   const known = new Map<string, number>();
   const lookUp = async (keys: IdentityKey[]) => {
-    for (const row of await run<{ kind: string; value: string; lead_id: number }>(tx, selectLeadIdsByKeys(keys))) {
+    for (const row of await run(tx, selectLeadIdsByKeys(keys))) {
       known.set(`${row.kind}\u0000${row.value}`, row.lead_id);
     }
   };
@@ -54,7 +54,7 @@ export async function identifyLeads(tx: PoolClient, events: readonly StoredEvent
   const newClusters = leadOfCluster.flatMap((leadId, i) => (leadId === null ? [i] : []));
   const created = new Set<number>();
   if (newClusters.length > 0) {
-    const ids = (await run<{ id: number }>(tx, reserveLeadIds(newClusters.length))).map((row) => row.id);
+    const ids = (await run(tx, reserveLeadIds(newClusters.length))).map((row) => row.id);
     const rows = newClusters.map((clusterIndex, n) => {
       const id = ids[n]!;
       leadOfCluster[clusterIndex] = id;

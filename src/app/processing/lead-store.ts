@@ -1,7 +1,6 @@
 import type { PoolClient, Queryable } from '../../db/pool.ts';
 import { run } from '../../db/pool.ts';
 import {
-  type ActiveSignalRow,
   insertLeadChanges,
   insertScoreRows,
   insertSignals,
@@ -55,9 +54,9 @@ export async function loadLeadStates(
   const awards =
     options.awards === false
       ? []
-      : await run<{ lead_id: number; rule_id: string; day_key: string; points: number }>(db, selectAwards(leadIds));
+      : await run(db, selectAwards(leadIds));
   const rows = await run<ScoreRowDb>(db, selectActiveScoreRows(leadIds, now));
-  const signals = await run<ActiveSignalRow>(db, selectActiveSignals(leadIds, now));
+  const signals = await run(db, selectActiveSignals(leadIds, now));
   const wantedDays = options.dayKeys === undefined ? null : new Set(options.dayKeys);
   for (const award of awards) {
     const state = states.get(award.lead_id);

@@ -113,7 +113,7 @@ async function takeBatch(
   if (events.length > 0) {
     // An erasure that committed while this batch waited for the lead lock wins: retrying finds no
     // identifiers any more and gives the events a new lead instead of restoring the erased person.
-    const erased = await run<{ id: number }>(tx, selectErasedLeads(leadIds));
+    const erased = await run(tx, selectErasedLeads(leadIds));
     if (erased.length > 0) {
       throw new LeadlineError('not_found', `leads ${erased.map((r) => r.id).join(', ')} were erased meanwhile; retrying`);
     }

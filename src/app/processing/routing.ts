@@ -67,7 +67,7 @@ export async function decideRoutes(
   now: Date,
 ): Promise<PendingRoutes> {
   if (ctx.ruleset.pipelines.length === 0 || leadIds.length === 0) return { results: [], routes: [] };
-  const rows = await run<RoutingLeadRow>(tx, selectRoutingLeads(leadIds));
+  const rows = await run(tx, selectRoutingLeads(leadIds));
   const routes: PendingRoutes['routes'] = [];
   const conflicts: { leadId: number; decision: ConflictDecision }[] = [];
   const decisions: RoutingDecisionInsert[] = [];
@@ -144,7 +144,7 @@ export async function routeLeadTo(
   by: string,
   now: Date,
 ): Promise<{ dealId: number | null; decision: RoutingDecision; assignment: AssignmentResult | null }> {
-  const [row] = await run<RoutingLeadRow>(tx, selectRoutingLeads([leadId]));
+  const [row] = await run(tx, selectRoutingLeads([leadId]));
   if (row === undefined) throw new Error(`lead ${leadId} not found`);
   const decision = routeManually(leadView(row), pipelineId, by, ctx.ruleset);
   await run(tx, insertRoutingDecisions([decisionRow(ctx, leadId, decision)], now));
@@ -161,7 +161,7 @@ async function openConflicts(
   now: Date,
 ): Promise<Set<number>> {
   if (conflicts.length === 0) return new Set();
-  const changed = await run<{ lead_id: number }>(
+  const changed = await run(
     tx,
     upsertConflicts(
       conflicts.map(({ leadId, decision }) => ({
@@ -193,7 +193,7 @@ async function openDeals(
 ): Promise<Map<number, { dealId: number; assignment: AssignmentResult | null }>> {
   const opened = new Map<number, { dealId: number; assignment: AssignmentResult | null }>();
   if (routes.length === 0) return opened;
-  const inserted = await run<{ id: number; lead_id: number; pipeline_id: string }>(
+  const inserted = await run(
     tx,
     insertDeals(
       routes.map(({ row, decision }) => ({

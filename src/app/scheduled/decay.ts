@@ -7,7 +7,7 @@ import {
   lockDueLeads,
   updateDecayedLeads,
 } from '../../db/sql/decay.ts';
-import { type ActiveSignalRow, insertLeadChanges, type LeadChangeInsert, selectActiveSignals } from '../../db/sql/leads.ts';
+import { insertLeadChanges, type LeadChangeInsert, selectActiveSignals } from '../../db/sql/leads.ts';
 import { leadTriggers, type TriggerInstance } from '../../engine/automation.ts';
 import { decayLead } from '../../engine/decay.ts';
 import { GRADE_BANDS, type Grade, MAX_SCORE, MIN_SCORE } from '../../engine/grade.ts';
@@ -53,7 +53,7 @@ async function decayIntentLeads(
 ): Promise<{ changes: number; triggered: { leadId: number; triggers: TriggerInstance[] }[] }> {
   if (leads.length === 0) return { changes: 0, triggered: [] };
   const signals = new Map<number, SignalRow[]>();
-  for (const row of await run<ActiveSignalRow>(tx, selectActiveSignals(leads.map((lead) => lead.id), now))) {
+  for (const row of await run(tx, selectActiveSignals(leads.map((lead) => lead.id), now))) {
     const list = signals.get(row.lead_id) ?? [];
     list.push({
       eventId: row.event_id,
@@ -128,9 +128,9 @@ export async function runDecay(
   let afterId = 0;
   for (;;) {
     const chunk = await withTransaction(ctx.pool, async (tx) => {
-      const ids = (await run<{ id: number }>(tx, lockDueLeads(afterId, now, chunkSize))).map((row) => row.id);
+      const ids = (await run(tx, lockDueLeads(afterId, now, chunkSize))).map((row) => row.id);
       if (ids.length === 0) return null;
-      const [result] = await run<DecayChunkRow>(tx, decayChunk(ids, now, rules));
+      const [result] = await run(tx, decayChunk(ids, now, rules));
       const { crossings, intent_leads: intentLeads } = result!;
       const triggered = crossings.map((lead) => ({
         leadId: lead.id,

@@ -2,7 +2,6 @@ import { type DigestData, type FairnessRow, renderDigest } from '../../slack/ren
 import { localDateKey } from '../../slack/render/time.ts';
 import { type Queryable, run, withTransaction } from '../../db/pool.ts';
 import {
-  type DigestCountsRow,
   selectDigestCounts,
   selectPreviousSlot,
   selectRotationCounts,
@@ -95,7 +94,7 @@ export async function loadFairness(
   from: Date,
   to: Date,
 ): Promise<FairnessRow[]> {
-  const counts = await run<{ pipeline_id: string; member_id: string; received: number }>(
+  const counts = await run(
     db,
     selectRotationCounts(from, to),
   );
@@ -115,8 +114,8 @@ export async function collectDigest(
 ): Promise<DigestData> {
   const { from, to } = window;
   const [[counts], sources, members] = await Promise.all([
-    run<DigestCountsRow>(db, selectDigestCounts(from, to, ruleset.slack.hot_threshold)),
-    run<{ source: string; leads: number }>(db, selectTopSources(from, to, 5)),
+    run(db, selectDigestCounts(from, to, ruleset.slack.hot_threshold)),
+    run(db, selectTopSources(from, to, 5)),
     loadFairness(db, ruleset, from, to),
   ]);
   if (counts === undefined) throw new Error('digest counts query returned no row');
@@ -180,7 +179,7 @@ export async function runDigest(ctx: AppContext, window: { from: Date; to: Date 
 export async function digestWindow(db: Queryable, slot: string): Promise<{ from: Date; to: Date }> {
   const to = new Date(`${slot}:00.000Z`);
   if (Number.isNaN(to.getTime())) throw new Error(`invalid digest slot ${slot}`);
-  const [previous] = await run<{ slot: string | null }>(db, selectPreviousSlot(DIGEST_QUEUE, slot));
+  const [previous] = await run(db, selectPreviousSlot(DIGEST_QUEUE, slot));
   const last = previous?.slot == null ? null : new Date(`${previous.slot}:00.000Z`);
   const from =
     last === null || to.getTime() - last.getTime() > MAX_WINDOW_MS ? new Date(to.getTime() - DAY_MS) : last;

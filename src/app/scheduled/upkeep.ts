@@ -4,7 +4,6 @@ import {
   type FindingUpsert,
   lockUpkeepRun,
   type NotificationLeadRow,
-  type PresenceRow,
   resolveUnseenFindings,
   selectNotificationLeads,
   selectOpenDeals,
@@ -12,7 +11,6 @@ import {
   selectTeamPresence,
   selectUpkeepLeads,
   type UpkeepDealRow,
-  type UpkeepLeadRow,
   upsertFindings,
 } from '../../db/sql/upkeep.ts';
 import type { MemberPresence } from '../../engine/presence.ts';
@@ -96,15 +94,15 @@ async function checkFindings(tx: PoolClient, ctx: AppContext, now: Date, leadLim
 async function loadUpkeepState(tx: PoolClient, ctx: AppContext, now: Date, leadLimit: number) {
   const { upkeep } = ctx.ruleset;
   const dealRows = await run<UpkeepDealRow>(tx, selectOpenDeals());
-  const leadRows = await run<UpkeepLeadRow>(
+  const leadRows = await run(
     tx,
     selectUpkeepLeads(new Date(now.getTime() - upkeep.stale_lead_days * DAY_MS), leadLimit),
   );
-  const conflicts = await run<{ id: number; lead_id: number; created_at: Date }>(
+  const conflicts = await run(
     tx,
     selectOverdueConflicts(new Date(now.getTime() - upkeep.conflict_max_age_hours * 60 * 60 * 1000)),
   );
-  const presenceRows = await run<PresenceRow>(tx, selectTeamPresence());
+  const presenceRows = await run(tx, selectTeamPresence());
   const deals = dealRows.map(dealView);
   const openByOwner = new Map<string, number>();
   for (const d of deals)
@@ -149,7 +147,7 @@ async function storeFindings(
     detail: f.detail,
   }));
   const upserted =
-    rows.length === 0 ? [] : await run<{ key: string; announce: boolean }>(tx, upsertFindings(rows, now));
+    rows.length === 0 ? [] : await run(tx, upsertFindings(rows, now));
   const announce = new Set(upserted.filter((r) => r.announce).map((r) => r.key));
   const resolved = await run(
     tx,

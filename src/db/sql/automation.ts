@@ -82,7 +82,7 @@ export interface ActionInsert {
  * Records planned actions; a key already recorded (by an earlier run of the same trigger) is left
  * alone and not returned, so only the returned actions are new and may run.
  */
-export function insertAutomationActions(rows: readonly ActionInsert[], now: Date): Sql {
+export function insertAutomationActions(rows: readonly ActionInsert[], now: Date): Sql<{ idempotency_key: string; action_index: number }> {
   return {
     text: `INSERT INTO automation_actions (idempotency_key, action_index, rule_id, lead_id, deal_id, trigger_type,
         trigger_instance_id, action, status, result, ruleset_version, created_at, done_at)

@@ -37,7 +37,7 @@ export interface DecayChunkRow {
  * decaying, after `afterId`, locked. Rows another worker holds are skipped: that worker is
  * recomputing them anyway.
  */
-export function lockDueLeads(afterId: number, now: Date, limit: number): Sql {
+export function lockDueLeads(afterId: number, now: Date, limit: number): Sql<{ id: number }> {
   return {
     text: `SELECT id FROM leads
       WHERE id > $1 AND (score_expires_at <= $2 OR signals_active_until IS NOT NULL)
@@ -59,7 +59,7 @@ export function lockDueLeads(afterId: number, now: Date, limit: number): Sql {
  * up ascending, then down descending, then the grade change). Leads with intent state come back,
  * with their summed points, for the engine to finish.
  */
-export function decayChunk(ids: readonly number[], now: Date, rules: DecayChunkRules): Sql {
+export function decayChunk(ids: readonly number[], now: Date, rules: DecayChunkRules): Sql<DecayChunkRow> {
   return {
     text: `WITH calc AS MATERIALIZED (
         SELECT d.id, d.score, d.grade, d.thresholds, d.score_expires_at, d.primary_intent, d.intent_confidence,

@@ -22,7 +22,7 @@ export interface DigestCountsRow {
  * - SLA breaches: alerts raised in the window whose SLA chain started (sla_step ≥ 1);
  * - conflicts resolved, deals created and deals won in the window.
  */
-export function selectDigestCounts(from: Date, to: Date, hotThreshold: string): Sql {
+export function selectDigestCounts(from: Date, to: Date, hotThreshold: string): Sql<DigestCountsRow> {
   const window = (column: string) => `${column} >= $1 AND ${column} < $2`;
   return {
     text: `SELECT
@@ -43,7 +43,7 @@ export function selectDigestCounts(from: Date, to: Date, hotThreshold: string): 
 }
 
 /** New leads per first-touch source in the window, most first. */
-export function selectTopSources(from: Date, to: Date, limit: number): Sql {
+export function selectTopSources(from: Date, to: Date, limit: number): Sql<{ source: string; leads: number }> {
   return {
     text: `SELECT COALESCE(first_touch_source, 'unknown') AS source, count(*)::int AS leads
       FROM leads WHERE created_at >= $1 AND created_at < $2
@@ -53,7 +53,7 @@ export function selectTopSources(from: Date, to: Date, limit: number): Sql {
 }
 
 /** Leads the rotation gave each member per pipeline in the window (manual and fallback picks aside). */
-export function selectRotationCounts(from: Date, to: Date): Sql {
+export function selectRotationCounts(from: Date, to: Date): Sql<{ pipeline_id: string; member_id: string; received: number }> {
   return {
     text: `SELECT pipeline_id, member_id, count(*)::int AS received
       FROM assignments
@@ -65,7 +65,7 @@ export function selectRotationCounts(from: Date, to: Date): Sql {
 }
 
 /** The slot a job ran for before `slot` (slots sort as text: `YYYY-MM-DDTHH:MM`). */
-export function selectPreviousSlot(job: string, slot: string): Sql {
+export function selectPreviousSlot(job: string, slot: string): Sql<{ slot: string | null }> {
   return {
     text: 'SELECT max(slot) AS slot FROM job_slots WHERE job = $1 AND slot < $2',
     values: [job, slot],

@@ -33,7 +33,7 @@ export function insertInternalEvents(
     occurredAt: Date;
     leadId: number;
   }[],
-): Sql {
+): Sql<{ id: string }> {
   return {
     text: `INSERT INTO intake_events (id, source, external_id, scheme, payload, event, event_type, occurred_at, lead_id)
       SELECT u.id, 'leadline', u.external_id, 'internal', u.event::jsonb, u.event::jsonb, u.event_type, u.occurred_at, u.lead_id

@@ -16,7 +16,7 @@ export interface PersonalRow extends LeadPersonColumns {
   erased_at: Date | null;
 }
 
-export function lockPersonalFields(leadId: number): Sql {
+export function lockPersonalFields(leadId: number): Sql<PersonalRow> {
   return {
     text: `SELECT id, email, first_name, last_name, full_name, company, title, phone, website, organization_id, erased_at
       FROM leads WHERE id = $1 FOR UPDATE`,
@@ -112,7 +112,7 @@ export interface ScrubColumn {
  * Leadline writes itself (ids, keys, channels, enumerations). Read
  * from the catalog so tables added later are covered without touching the erasure.
  */
-export function selectScrubColumns(handled: readonly string[]): Sql {
+export function selectScrubColumns(handled: readonly string[]): Sql<ScrubColumn> {
   return {
     text: `SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, NULL) AS kind
       FROM pg_class c
@@ -165,7 +165,7 @@ export function scrubColumn(column: ScrubColumn, leadId: number, patterns: reado
 }
 
 /** Everything Leadline stores about one lead, as one JSON document. */
-export function selectLeadExport(leadId: number): Sql {
+export function selectLeadExport(leadId: number): Sql<{ data: { lead: unknown } & Record<string, unknown> }> {
   const list = (table: string, order: string, columns = '*') =>
     `COALESCE((SELECT json_agg(x ORDER BY ${order}) FROM (SELECT ${columns} FROM ${table} WHERE lead_id = $1) x), '[]'::json)`;
   return {

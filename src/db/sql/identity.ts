@@ -17,7 +17,7 @@ export function lockIdentityKeys(keys: readonly IdentityKey[]): Sql {
   };
 }
 
-export function selectLeadIdsByKeys(keys: readonly IdentityKey[]): Sql {
+export function selectLeadIdsByKeys(keys: readonly IdentityKey[]): Sql<{ kind: string; value: string; lead_id: number }> {
   return {
     text: `SELECT i.kind, i.value, i.lead_id
       FROM unnest($1::text[], $2::text[]) AS u(kind, value)
@@ -27,7 +27,7 @@ export function selectLeadIdsByKeys(keys: readonly IdentityKey[]): Sql {
 }
 
 /** Reserves `count` lead ids, so new leads can be inserted in one statement with known ids. */
-export function reserveLeadIds(count: number): Sql {
+export function reserveLeadIds(count: number): Sql<{ id: number }> {
   return {
     text: `SELECT nextval(pg_get_serial_sequence('leads', 'id'))::bigint AS id FROM generate_series(1, $1::int)`,
     values: [count],

@@ -29,7 +29,7 @@ function intakeRowValues(rows: readonly IntakeRowInput[]): unknown[][] {
 }
 
 /** Multi-row insert of intake rows; rows whose (source, external_id) already exists are skipped. */
-export function insertIntakeRows(rows: readonly IntakeRowInput[]): Sql {
+export function insertIntakeRows(rows: readonly IntakeRowInput[]): Sql<{ id: string }> {
   return {
     text: `INSERT INTO intake_events (id, source, external_id, scheme, received_at, payload, event, event_type, occurred_at)
       SELECT u.id, u.source, u.external_id, u.scheme, u.received_at, u.payload::jsonb, u.event::jsonb, u.event_type, u.occurred_at

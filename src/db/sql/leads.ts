@@ -54,7 +54,7 @@ export function lockLeads(ids: readonly number[], skipLocked = false): Sql {
 }
 
 /** Leads among `ids` that were erased (GDPR): events must not write a person back onto them. */
-export function selectErasedLeads(ids: readonly number[]): Sql {
+export function selectErasedLeads(ids: readonly number[]): Sql<{ id: number }> {
   return { text: 'SELECT id FROM leads WHERE id = ANY($1::bigint[]) AND erased_at IS NOT NULL', values: [ids] };
 }
 
@@ -67,7 +67,7 @@ export function selectLeads(ids: readonly number[]): Sql {
 }
 
 /** Absolute points awarded per lead, rule and day, expired rows included (caps count them). */
-export function selectAwards(ids: readonly number[]): Sql {
+export function selectAwards(ids: readonly number[]): Sql<{ lead_id: number; rule_id: string; day_key: string; points: number }> {
   return {
     text: `SELECT lead_id, rule_id, to_char(day_key, 'YYYY-MM-DD') AS day_key, sum(abs(points))::int AS points
       FROM score_rows WHERE lead_id = ANY($1::bigint[])
@@ -99,7 +99,7 @@ export interface ActiveSignalRow {
   decay_hours: number;
 }
 
-export function selectActiveSignals(ids: readonly number[], now: Date): Sql {
+export function selectActiveSignals(ids: readonly number[], now: Date): Sql<ActiveSignalRow> {
   return {
     text: `SELECT lead_id, event_id, rule_id, intent, signal, weight, tier, occurred_at, decay_hours
       FROM signals

@@ -135,7 +135,7 @@ export function selectHotInPipelines(
   intents: readonly string[],
   minScore: number,
   limit: number,
-): Sql {
+): Sql<LeadListRow> {
   return {
     text: `SELECT ${LIST} FROM leads l ${LIVE_ALERT}
       WHERE l.claimed_at IS NULL AND l.disqualified_at IS NULL AND ${LIVE} AND l.status <> 'archived'
@@ -280,7 +280,7 @@ export function insertAudit(
 }
 
 /** Open routing conflicts, oldest first, with what a manager needs to recognise the lead. */
-export function selectOpenConflicts(limit: number): Sql {
+export function selectOpenConflicts(limit: number): Sql<LeadHitRow & { lead_id: number; cause: string; created_at: Date; total: number }> {
   return {
     text: `SELECT c.id, c.lead_id, c.cause, c.created_at, ${HIT}, count(*) OVER ()::int AS total
       FROM routing_conflicts c JOIN leads l ON l.id = c.lead_id
@@ -292,7 +292,7 @@ export function selectOpenConflicts(limit: number): Sql {
 }
 
 /** Per member: open deals owned (deals_owner_open_idx) and live alerts waiting on them. */
-export function selectTeamLoad(memberIds: readonly string[]): Sql {
+export function selectTeamLoad(memberIds: readonly string[]): Sql<{ member_id: string; open_deals: number; waiting_alerts: number }> {
   return {
     text: `SELECT m.member_id,
         (SELECT count(*)::int FROM deals d WHERE d.owner_member_id = m.member_id AND d.status = 'open') AS open_deals,

@@ -15,7 +15,7 @@ export interface RoutingLeadRow {
 }
 
 /** Routing state of many leads: status, the facts routing reads, open deals and any open conflict. */
-export function selectRoutingLeads(ids: readonly number[]): Sql {
+export function selectRoutingLeads(ids: readonly number[]): Sql<RoutingLeadRow> {
   return {
     text: `SELECT l.id, l.status, l.email, l.country, l.region, l.company, l.title, l.score, l.intent_weights,
         COALESCE((SELECT json_agg(json_build_object('dealId', d.id::text, 'pipelineId', d.pipeline_id))
@@ -35,7 +35,7 @@ export interface DealInsert {
 }
 
 /** Opens deals in their pipelines' first stage; a lead's existing open deal in a pipeline wins (no row returned). */
-export function insertDeals(deals: readonly DealInsert[], now: Date): Sql {
+export function insertDeals(deals: readonly DealInsert[], now: Date): Sql<{ id: number; lead_id: number; pipeline_id: string }> {
   return {
     text: `INSERT INTO deals (lead_id, pipeline_id, stage_id, routing_reasons, ruleset_version, created_at, stage_entered_at, updated_at)
       SELECT u.lead_id, u.pipeline_id, u.stage_id, u.reasons, u.ruleset_version, $2, $2, $2
@@ -139,7 +139,7 @@ export interface ConflictUpsert {
  * Opens a conflict per lead, or refreshes the lead's open one when the ambiguity changed; a decided
  * one stays decided. Returns the leads whose conflict was opened or changed.
  */
-export function upsertConflicts(rows: readonly ConflictUpsert[], rulesetVersion: string, now: Date): Sql {
+export function upsertConflicts(rows: readonly ConflictUpsert[], rulesetVersion: string, now: Date): Sql<{ lead_id: number }> {
   return {
     text: `INSERT INTO routing_conflicts (lead_id, conflict_key, cause, candidates, reasons, ruleset_version, created_at)
       SELECT u.lead_id, u.conflict_key, u.cause, u.candidates, u.reasons, $2, $3
@@ -180,7 +180,7 @@ export interface DealForAssignment {
 }
 
 /** The deals to assign with their leads' territory facts, locked in id order. */
-export function lockDealsForAssignment(dealIds: readonly number[]): Sql {
+export function lockDealsForAssignment(dealIds: readonly number[]): Sql<DealForAssignment> {
   return {
     text: `SELECT d.id, d.lead_id, d.pipeline_id, l.country, l.region
       FROM deals d JOIN leads l ON l.id = d.lead_id WHERE d.id = ANY($1::bigint[]) ORDER BY d.id FOR UPDATE OF d`,
@@ -200,7 +200,7 @@ export function ensureLedgers(pipelineIds: readonly string[]): Sql {
  * Locks the pipelines' ledgers in pipeline order (the lock follows the sort): one assignment at a
  * time per pipeline across all workers, and two batches never wait on each other in a cycle.
  */
-export function lockLedgers(pipelineIds: readonly string[]): Sql {
+export function lockLedgers(pipelineIds: readonly string[]): Sql<{ pipeline_id: string; seq: number }> {
   return {
     text: 'SELECT pipeline_id, seq FROM assignment_ledgers WHERE pipeline_id = ANY($1::text[]) ORDER BY pipeline_id FOR UPDATE',
     values: [pipelineIds],

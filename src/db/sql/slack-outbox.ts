@@ -98,7 +98,7 @@ export function upsertOutbox(messages: readonly OutboxMessage[], now: Date): Sql
   };
 }
 
-export function selectOutboxByKey(key: string): Sql {
+export function selectOutboxByKey(key: string): Sql<{ id: number; version: number }> {
   return {
     text: 'SELECT id, version, state, method, ts FROM slack_outbox WHERE key = $1',
     values: [key],
@@ -106,7 +106,7 @@ export function selectOutboxByKey(key: string): Sql {
 }
 
 /** Due rows in id order; rows another dispatcher holds are skipped. */
-export function claimDueOutbox(now: Date, limit: number): Sql {
+export function claimDueOutbox(now: Date, limit: number): Sql<OutboxRow> {
   return {
     text: `SELECT id, key, kind, method, channel, posted_channel, response_url, payload, ts, version, attempts, rate_limited
       FROM slack_outbox
@@ -132,7 +132,7 @@ export function takePaceSlot(key: string, now: Date, nextAllowedAt: Date): Sql {
   };
 }
 
-export function selectPace(keys: readonly string[]): Sql {
+export function selectPace(keys: readonly string[]): Sql<{ channel: string; next_allowed_at: Date }> {
   return {
     text: 'SELECT channel, next_allowed_at FROM slack_channel_pace WHERE channel = ANY($1::text[])',
     values: [keys],
@@ -197,7 +197,7 @@ export function recordOutboxFailure(
   version: number,
   failure: { error: string; permanent: boolean; retryAt: Date; maxAttempts: number },
   now: Date,
-): Sql {
+): Sql<{ state: string }> {
   return {
     text: `UPDATE slack_outbox SET
         attempts = attempts + 1,
@@ -212,7 +212,7 @@ export function recordOutboxFailure(
 }
 
 /** Records a 429: not a failed attempt, but rate-limited tries are capped too. */
-export function recordOutboxRateLimited(id: number, retryAt: Date, maxRateLimited: number, now: Date): Sql {
+export function recordOutboxRateLimited(id: number, retryAt: Date, maxRateLimited: number, now: Date): Sql<{ state: string }> {
   return {
     text: `UPDATE slack_outbox SET
         rate_limited = rate_limited + 1,
@@ -227,14 +227,14 @@ export function recordOutboxRateLimited(id: number, retryAt: Date, maxRateLimite
 }
 
 /** The earliest moment any pending row comes due (leases of rows in flight included). */
-export function selectNextDue(): Sql {
+export function selectNextDue(): Sql<{ at: Date | null }> {
   return {
     text: `SELECT min(next_attempt_at) AS at FROM slack_outbox WHERE state = 'pending'`,
     values: [],
   };
 }
 
-export function selectDeadOutbox(limit: number): Sql {
+export function selectDeadOutbox(limit: number): Sql<DeadOutboxRow> {
   return {
     text: `SELECT id, key, kind, lead_id, method, channel, attempts, rate_limited, last_error, created_at, updated_at
       FROM slack_outbox WHERE state = 'dead'

@@ -47,7 +47,7 @@ export interface UpkeepLeadRow {
  * Leads with an open deal are watched through their deal; archived ones and those waiting on a
  * manager (status conflict, checked as conflicts) are not.
  */
-export function selectUpkeepLeads(staleBefore: Date, limit: number): Sql {
+export function selectUpkeepLeads(staleBefore: Date, limit: number): Sql<UpkeepLeadRow> {
   return {
     text: `SELECT l.id, l.status, l.created_at, l.last_activity_at
       FROM leads l
@@ -61,7 +61,7 @@ export function selectUpkeepLeads(staleBefore: Date, limit: number): Sql {
 }
 
 /** Unresolved routing conflicts opened before `openedBefore` (younger ones cannot be overdue). */
-export function selectOverdueConflicts(openedBefore: Date): Sql {
+export function selectOverdueConflicts(openedBefore: Date): Sql<{ id: number; lead_id: number; created_at: Date }> {
   return {
     text: `SELECT id, lead_id, created_at FROM routing_conflicts
       WHERE resolved_at IS NULL AND created_at < $1 ORDER BY id`,
@@ -78,7 +78,7 @@ export interface PresenceRow {
   deactivated: boolean;
 }
 
-export function selectTeamPresence(): Sql {
+export function selectTeamPresence(): Sql<PresenceRow> {
   return {
     text: `SELECT member_id, status_emoji, status_text, status_expires_at, away_until, deactivated
       FROM team_presence ORDER BY member_id`,
@@ -100,7 +100,7 @@ export interface FindingUpsert {
  * `last_seen_at` and their current detail, and a resolved one that is back is reopened. Returns
  * the keys that are new or reopened: the ones to announce.
  */
-export function upsertFindings(rows: readonly FindingUpsert[], now: Date): Sql {
+export function upsertFindings(rows: readonly FindingUpsert[], now: Date): Sql<{ key: string; announce: boolean }> {
   return {
     text: `WITH existing AS (
         SELECT key, resolved_at FROM upkeep_findings WHERE key = ANY($1::text[])

@@ -70,7 +70,7 @@ export async function deliverDue(deps: DeliveryDeps): Promise<DeliverySummary> {
     const outcomes = await Promise.all(claim.sends.map((send) => deliverOne(deps, settings, send)));
     for (const outcome of outcomes) summary[outcome] += 1;
   }
-  const [next] = await run<{ at: Date | null }>(deps.pool, selectNextDue());
+  const [next] = await run(deps.pool, selectNextDue());
   summary.nextDueAt = next?.at ?? null;
   return summary;
 }
@@ -89,7 +89,7 @@ async function claimRound(
   now: Date,
   settings: Settings,
 ): Promise<{ claimed: number; sends: PlannedSend[] }> {
-  const rows = await run<OutboxRow>(tx, claimDueOutbox(now, settings.batchSize));
+  const rows = await run(tx, claimDueOutbox(now, settings.batchSize));
   if (rows.length === 0) return { claimed: 0, sends: [] };
   const sends: PlannedSend[] = [];
   const ids: number[] = [];
@@ -146,7 +146,7 @@ async function claimRound(
 }
 
 async function paceTimes(tx: Queryable, keys: string[]): Promise<Map<string, number>> {
-  const rows = await run<{ channel: string; next_allowed_at: Date }>(tx, selectPace(keys));
+  const rows = await run(tx, selectPace(keys));
   return new Map(rows.map((row) => [row.channel, row.next_allowed_at.getTime()]));
 }
 
@@ -230,7 +230,7 @@ async function deliverOne(
     const retryAt = new Date(now.getTime() + result.retryAfterSeconds * 1_000);
     const [state] = await withTransaction(deps.pool, async (tx) => {
       if (paceKey !== null) await run(tx, pushPace(paceKey, retryAt));
-      return run<{ state: string }>(
+      return run(
         tx,
         recordOutboxRateLimited(row.id, retryAt, settings.maxRateLimited, now),
       );
@@ -242,7 +242,7 @@ async function deliverOne(
   const attempts = row.attempts + 1;
   const retryAt = permanent ? now : new Date(now.getTime() + retryDelayMs(row.id, attempts));
   const error = result.kind === 'slack_error' ? result.error : `${result.kind}: ${result.error}`;
-  const [state] = await run<{ state: string }>(
+  const [state] = await run(
     deps.pool,
     recordOutboxFailure(
       row.id,

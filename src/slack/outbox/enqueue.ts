@@ -38,7 +38,7 @@ export async function enqueueSlack(tx: Queryable, message: OutboxMessage, now: D
   validateSlackMessage(message);
   const [row] = await run<{ id: number; version: number }>(tx, upsertOutbox([message], now));
   if (row !== undefined) return { id: row.id, version: row.version, changed: true };
-  const [existing] = await run<{ id: number; version: number }>(tx, selectOutboxByKey(message.key));
+  const [existing] = await run(tx, selectOutboxByKey(message.key));
   if (existing === undefined) {
     // Only possible if the row was deleted between the two statements.
     throw new LeadlineError('not_found', `slack outbox row ${message.key} vanished`);
@@ -73,7 +73,7 @@ export async function enqueueSlackMany(
  * const dead = await listDeadDeliveries(pool, 20); // [{ id: 7, key: 'alert:lead:42', last_error: 'channel_not_found', … }]
  */
 export async function listDeadDeliveries(db: Queryable, limit = 50): Promise<DeadOutboxRow[]> {
-  return run<DeadOutboxRow>(db, selectDeadOutbox(limit));
+  return run(db, selectDeadOutbox(limit));
 }
 
 /**
