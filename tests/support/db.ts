@@ -15,7 +15,16 @@ export interface TestDatabase {
   onDrop(cleanup: () => Promise<void>): void;
   /** Drops the database (running cleanups and closing the pool first). */
   drop(): Promise<void>;
+  /**
+   * Empties every Leadline table but the migration record and the stored rulesets, so a test starts
+   * from the migrated schema without each file keeping its own list of tables (which goes stale as
+   * tables are added). pg-boss's schema is left alone.
+   */
+  reset(): Promise<void>;
 }
+
+// Kept across resets: what migrate() and start-up write once per database.
+const KEPT_TABLES = new Set(['leadline_migrations', 'rulesets']);
 
 /**
  * A fresh database cloned from the migrated template: isolated per test file, created in
@@ -39,6 +48,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     pool,
     onDrop: (cleanup) => {
       cleanups.push(cleanup);
+    },
+    reset: async () => {
+      const { rows } = await pool.query<{ name: string }>(
+        `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+      );
+      const tables = rows.map((r) => r.name).filter((name) => !KEPT_TABLES.has(name));
+      if (tables.length > 0) await pool.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
     },
     drop: async () => {
       for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});

@@ -70,10 +70,7 @@ describe('hot-lead alerts', () => {
     violations.push(...h.fake.violations());
     h.fake.reset();
     h.clock.set('2026-11-20T10:05:00Z');
-    await h.db.pool.query(
-      `TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, deals, assignments,
-        assignment_ledgers, routing_decisions, lead_alerts, audit_log, slack_outbox, slack_channel_pace CASCADE`,
-    );
+    await h.db.reset();
   });
 
   it('opens one alert with one outbox message when a lead turns hot', async () => {

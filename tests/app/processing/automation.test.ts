@@ -114,10 +114,7 @@ describe('automation step', () => {
   beforeEach(async () => {
     clock.set(NOW);
     kicks.length = 0;
-    await db.pool.query(
-      `TRUNCATE leads, deals, automation_actions, tasks, moco_sync_requests, slack_outbox, assignments,
-        assignment_ledgers, routing_decisions, deal_stage_history CASCADE`,
-    );
+    await db.reset();
   });
 
   const run = (inputs: AutomationInput[]) =>

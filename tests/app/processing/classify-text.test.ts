@@ -86,9 +86,7 @@ describe('classify-text job', () => {
   });
   beforeEach(async () => {
     openai.reset();
-    await db.pool.query(
-      'TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, organizations CASCADE',
-    );
+    await db.reset();
     await db.pool.query(`DELETE FROM pgboss.job WHERE name IN ('process-events', $1)`, [CLASSIFY_QUEUE]);
   });
 

@@ -57,10 +57,7 @@ describe('routing-conflict messages', () => {
     await h.stop();
   });
   beforeEach(async () => {
-    await h.db.pool.query(
-      `TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, deals, assignments,
-        assignment_ledgers, routing_decisions, routing_conflicts, slack_outbox, slack_channel_pace CASCADE`,
-    );
+    await h.db.reset();
     h.fake.reset();
     h.clock.set(START);
   });

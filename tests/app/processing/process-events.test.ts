@@ -22,9 +22,7 @@ describe('process-events job', () => {
   });
   afterAll(() => db.drop());
   beforeEach(async () => {
-    await db.pool.query(
-      'TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, organizations CASCADE',
-    );
+    await db.reset();
   });
 
   const ctx = () => jobContext(db, ruleset, clock.now);

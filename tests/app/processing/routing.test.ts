@@ -21,10 +21,7 @@ describe('routing and assignment inside event processing', () => {
   });
   afterAll(() => db.drop());
   beforeEach(async () => {
-    await db.pool.query(
-      `TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, deals, assignments,
-        assignment_ledgers, routing_decisions, routing_conflicts, team_presence CASCADE`,
-    );
+    await db.reset();
   });
 
   const hotB2b = (email: string) => [

@@ -84,10 +84,7 @@ describe('SLA sweep', () => {
     violations.push(...h.fake.violations());
     h.fake.reset();
     h.clock.set(START);
-    await h.db.pool.query(
-      `TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, deals, assignments,
-        assignment_ledgers, routing_decisions, lead_alerts, audit_log, slack_outbox, slack_channel_pace CASCADE`,
-    );
+    await h.db.reset();
   });
 
   it('reminds the owner, escalates to the managers, then reassigns through the ledger', async () => {

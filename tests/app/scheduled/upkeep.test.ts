@@ -68,10 +68,7 @@ describe('upkeep job', () => {
   beforeEach(async () => {
     clock.set(NOW);
     kicks.length = 0;
-    await db.pool.query(
-      `TRUNCATE leads, deals, routing_conflicts, upkeep_findings, slack_outbox, automation_actions, tasks,
-        team_presence CASCADE`,
-    );
+    await db.reset();
   });
 
   const query = async (text: string, values: unknown[] = []) => (await db.pool.query(text, values)).rows;
