@@ -11,7 +11,7 @@ import {
 } from '../db/sql/lookup.ts';
 import { absence } from '../engine/presence.ts';
 import { rotationMembers, type TeamMember } from '../engine/routing-schema.ts';
-import { loadFairness } from '../app/scheduled/digest.ts';
+import { loadFairness } from '../app/queries/fairness.ts';
 import type { AppContext } from '../app/context.ts';
 import { displayName } from '../app/queries/lead-card.ts';
 import { kickSlackDelivery } from '../slack/outbox/kick.ts';

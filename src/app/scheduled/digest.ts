@@ -1,105 +1,21 @@
-import { type DigestData, type FairnessRow, renderDigest } from '../../slack/render/digest.ts';
+import { type DigestData, renderDigest } from '../../slack/render/digest.ts';
 import { localDateKey } from '../../slack/render/time.ts';
 import { type Queryable, run, withTransaction } from '../../db/pool.ts';
 import {
   selectDigestCounts,
   selectPreviousSlot,
-  selectRotationCounts,
   selectTopSources,
 } from '../../db/sql/digest.ts';
-import { rotationMembers } from '../../engine/routing-schema.ts';
 import type { Ruleset } from '../../engine/ruleset.ts';
+import { loadFairness } from '../queries/fairness.ts';
 import { DIGEST_QUEUE } from '../queues.ts';
 import type { AppContext } from '../context.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
 
-
 const DAY_MS = 86_400_000;
 /** A digest never looks back further than this, however long the last one is ago. */
 const MAX_WINDOW_MS = 7 * DAY_MS;
-
-/**
- * Each member's rotation leads against their target share: per pipeline, the share is the member's
- * weight over the rotation's total weight, as assignment computes it (`weighted`: `weights` or the
- * member's `weight`; `capacity`: capacity; otherwise equal). Members in no rotation who still received
- * leads are listed with a target of 0.
- *
- * @example
- * fairness(ruleset, [{ pipeline_id: 'b2b', member_id: 'anna', received: 2 }, { pipeline_id: 'b2b', member_id: 'ben', received: 1 }])
- * // [{ memberId: 'anna', received: 2, expected: 1, targetPercent: 33.3, … }, { memberId: 'ben', … }, …]
- */
-export function fairness(
-  ruleset: Pick<Ruleset, 'pipelines' | 'team'>,
-  counts: readonly { pipeline_id: string; member_id: string; received: number }[],
-): FairnessRow[] {
-  const members = new Map(ruleset.team.members.map((m) => [m.id, m]));
-  const rows = new Map<string, FairnessRow>();
-  const row = (memberId: string) => {
-    let found = rows.get(memberId);
-    if (found === undefined) {
-      found = {
-        memberId,
-        name: members.get(memberId)?.name ?? memberId,
-        received: 0,
-        expected: 0,
-        targetPercent: 0,
-      };
-      rows.set(memberId, found);
-    }
-    return found;
-  };
-  let total = 0;
-  for (const pipeline of ruleset.pipelines) {
-    const a = pipeline.assignment;
-    const inner = a.strategy === 'territory' ? a.within : a.strategy;
-    const rotation = rotationMembers(pipeline, ruleset.team);
-    const weights = rotation.map((id) => {
-      const member = members.get(id);
-      if (inner === 'weighted') return a.weights?.[id] ?? member?.weight ?? 1;
-      if (inner === 'capacity') return member?.capacity ?? a.capacity ?? 1;
-      return 1;
-    });
-    const weightSum = weights.reduce((sum, w) => sum + w, 0);
-    const leads = counts.filter((c) => c.pipeline_id === pipeline.id).reduce((sum, c) => sum + c.received, 0);
-    total += leads;
-    rotation.forEach((id, i) => {
-      row(id).expected += weightSum === 0 ? 0 : (leads * weights[i]!) / weightSum;
-    });
-  }
-  for (const count of counts) row(count.member_id).received += count.received;
-  const order = [...members.keys()];
-  return [...rows.values()]
-    .map((r) => ({ ...r, targetPercent: total === 0 ? 0 : (r.expected / total) * 100 }))
-    .sort(
-      (a, b) =>
-        indexOr(order, a.memberId) - indexOr(order, b.memberId) || a.memberId.localeCompare(b.memberId),
-    );
-}
-
-function indexOr(order: readonly string[], id: string): number {
-  const i = order.indexOf(id);
-  return i === -1 ? order.length : i;
-}
-
-/**
- * Rotation fairness over `[from, to)`: for the Home tab (this week) and the digest (the day).
- *
- * @example
- * const rows = await loadFairness(pool, ruleset, weekStart, now);
- */
-export async function loadFairness(
-  db: Queryable,
-  ruleset: Ruleset,
-  from: Date,
-  to: Date,
-): Promise<FairnessRow[]> {
-  const counts = await run(
-    db,
-    selectRotationCounts(from, to),
-  );
-  return fairness(ruleset, counts);
-}
 
 /**
  * The digest's numbers over `[from, to)`, for the local date of `to` in the ruleset's time zone.

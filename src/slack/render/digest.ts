@@ -6,17 +6,9 @@ import type { types } from '@slack/bolt';
 import type { SlackMessage } from './lead-card.ts';
 import { context, fields, header, plain, section } from './mrkdwn.ts';
 import { formatDuration, formatLocal } from './time.ts';
+import type { FairnessRow } from '../../engine/fairness.ts';
 
 /** A member's rotation leads in a window against what their share of each pipeline predicts. */
-export interface FairnessRow {
-  memberId: string;
-  name: string;
-  received: number;
-  /** Σ over pipelines of (the pipeline's rotation leads × the member's target share there). */
-  expected: number;
-  /** The member's target share of all rotation leads in the window, in percent. */
-  targetPercent: number;
-}
 
 export interface DigestData {
   /** The local date the digest is for, `YYYY-MM-DD`. */

@@ -4,7 +4,8 @@
  * routing conflicts, team load and fairness this week. Pure; lead text enters through `plain`.
  */
 import type { types } from '@slack/bolt';
-import { type FairnessRow, fairnessLine } from './digest.ts';
+import type { FairnessRow } from '../../engine/fairness.ts';
+import { fairnessLine } from './digest.ts';
 import { type LeadLine, leadLine, pickButton } from './lead-lists.ts';
 import { button, context, divider, header, plain, section, userMention } from './mrkdwn.ts';
 import { formatLocal, relativeTime } from './time.ts';

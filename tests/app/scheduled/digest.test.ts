@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIGEST_QUEUE } from '../../../src/app/queues.ts';
-import { digestWindow, fairness, runDigest } from '../../../src/app/scheduled/digest.ts';
+import { digestWindow, runDigest } from '../../../src/app/scheduled/digest.ts';
+import { fairness } from '../../../src/engine/fairness.ts';
 import { digestJob } from '../../../src/jobs/digest.ts';
 import { testRuleset } from '../../support/engine-fixtures.ts';
 import { LEAD_DESK_YAML, leadDeskRuleset, textOf } from '../../support/lead-desk.ts';
