@@ -1,35 +1,55 @@
 /**
- * The one error type Leadline throws on purpose. `code` is stable and machine-readable;
- * `status` is the HTTP status an edge should answer with when the error reaches it.
- *
- * @example
- * throw new LeadlineError('invalid_payload', 'events.0.lead.email: Invalid email address', { status: 400 });
+ * Leadline's error vocabulary: every `LeadlineError` code and every `error` an HTTP answer carries.
+ * Codes are snake_case and stable; clients match on them, so rename none and add sparingly.
  */
-export type ErrorCode =
-  | 'config_invalid'
-  | 'ruleset_invalid'
-  | 'unknown_source'
-  | 'signature_missing'
-  | 'signature_invalid'
-  | 'signature_stale'
-  | 'payload_too_large'
-  | 'invalid_json'
-  | 'invalid_payload'
-  | 'database_unavailable'
-  | 'migration_checksum_mismatch'
-  | 'migration_failed'
-  | 'job_payload_invalid'
-  | 'not_found'
-  | 'forbidden'
-  | 'upstream_failed'
-  | 'upstream_rate_limited'
-  | 'automation_action_failed';
+export const ERROR_CODES = [
+  // Startup: configuration, ruleset, storage.
+  'config_invalid',
+  'ruleset_invalid',
+  'database_unavailable',
+  'migration_checksum_mismatch',
+  'migration_failed',
+  // Webhook and import edge: who is asking, what they sent.
+  'unknown_source',
+  'source_not_configured',
+  'invalid_source',
+  'imports_not_configured',
+  'unauthorized',
+  'forbidden',
+  'signature_missing',
+  'signature_invalid',
+  'signature_stale',
+  'unsupported_media_type',
+  'payload_too_large',
+  'invalid_json',
+  'invalid_payload',
+  'invalid_csv',
+  // Work on stored state: jobs, lookups, outbound calls, automation.
+  'job_payload_invalid',
+  'not_found',
+  'upstream_failed',
+  'upstream_rate_limited',
+  'automation_action_failed',
+  // Leadline's own fault: a state the code rules out, or anything unexpected at the edge.
+  'invariant_broken',
+  'internal_error',
+] as const;
+
+/** Every code Leadline throws or answers with; see {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorIssue {
   path: string;
   message: string;
 }
 
+/**
+ * The one error type Leadline throws on purpose. `code` is stable and machine-readable;
+ * `status` is the HTTP status an edge should answer with when the error reaches it.
+ *
+ * @example
+ * throw new LeadlineError('invalid_payload', 'events.0.lead.email: Invalid email address', { status: 400 });
+ */
 export class LeadlineError extends Error {
   readonly code: ErrorCode;
   readonly status: number;

@@ -1,4 +1,5 @@
 import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import type { ErrorCode } from '../errors.ts';
 
 /** How a webhook source proves a delivery came from it. */
 export type SignatureScheme =
@@ -37,7 +38,7 @@ export type VerifyResult =
       /** The sender's delivery id when the scheme has one (`webhook-id`), else null. */
       deliveryId: string | null;
     }
-  | { ok: false; reason: 'signature_missing' | 'signature_invalid' | 'signature_stale' };
+  | { ok: false; reason: Extract<ErrorCode, 'signature_missing' | 'signature_invalid' | 'signature_stale'> };
 
 type Verifier = (request: SignedRequest, secret: string, nowMs: number) => VerifyResult;
 
@@ -66,7 +67,7 @@ const VERIFIERS: Record<SignatureScheme, Verifier> = {
  *
  * @example
  * const verdict = verifySignature('typeform', { method: 'POST', url, headers: req.headers, rawBody }, secret, new Date());
- * if (!verdict.ok) return c.json({ error: verdict.reason }, 401);
+ * if (!verdict.ok) return c.json(errorBody(verdict.reason, 'the request signature did not verify'), 401);
  */
 export function verifySignature(
   scheme: SignatureScheme,

@@ -6,6 +6,7 @@ import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
 import { digestJob } from './digest.ts';
 import type { AppContext } from '../app/context.ts';
+import { LeadlineError } from '../errors.ts';
 import type { JobDefinition, JobInput } from './job.ts';
 import { processEventsJob, processUrgentEventsJob } from './process-events.ts';
 import { slaSweepJob } from './sla.ts';
@@ -18,11 +19,11 @@ type AnyJob = JobDefinition<any>;
 // Queues exist whether or not Slack is configured, so outcomes can wait in the outbox; this client
 // is never called because the delivery worker only starts with a real one.
 const NO_CLASSIFIER: IntentClassifier = {
-  classify: () => Promise.reject(new Error('OpenAI is not configured')),
+  classify: () => Promise.reject(new LeadlineError('invariant_broken', 'OpenAI is not configured')),
 };
 const NO_SLACK: SlackApi = {
-  call: () => Promise.reject(new Error('Slack is not configured')),
-  postToResponseUrl: () => Promise.reject(new Error('Slack is not configured')),
+  call: () => Promise.reject(new LeadlineError('invariant_broken', 'Slack is not configured')),
+  postToResponseUrl: () => Promise.reject(new LeadlineError('invariant_broken', 'Slack is not configured')),
 };
 
 /**

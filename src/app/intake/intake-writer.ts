@@ -10,6 +10,7 @@ import {
 } from '../../db/sql/intake.ts';
 import type { JobQueue } from '../../db/job-queue.ts';
 import { inTransaction } from '../../db/job-queue.ts';
+import { LeadlineError } from '../../errors.ts';
 import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from '../queues.ts';
 
 function isDataError(err: unknown): boolean {
@@ -189,7 +190,7 @@ export class IntakeWriter {
       }
       const original = idByKey.get(key) ?? (claimed.has(key) ? row.id : undefined);
       if (original === undefined)
-        throw new Error(`intake row for ${item.source}/${item.externalId} vanished`);
+        throw new LeadlineError('invariant_broken', `intake row for ${item.source}/${item.externalId} vanished`);
       return { id: original, duplicate: true };
     });
   }

@@ -1,5 +1,6 @@
 import type { PoolClient } from '../../db/pool.ts';
 import { run } from '../../db/pool.ts';
+import { LeadlineError } from '../../errors.ts';
 import {
   type AssignmentInsert,
   type DealForAssignment,
@@ -47,7 +48,7 @@ export async function assignDeal(
     return result!;
   }
   const member = ctx.ruleset.team.members.find((m) => m.id === memberId);
-  if (member === undefined) throw new Error(`no team member ${memberId}`);
+  if (member === undefined) throw new LeadlineError('not_found', `no team member ${memberId}`, { status: 404 });
   await run(tx, setDealOwners([{ dealId, memberId, queue: null }], [{ leadId: deal.lead_id, memberId }], now));
   await run(
     tx,

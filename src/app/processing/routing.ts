@@ -1,5 +1,6 @@
 import type { PoolClient } from '../../db/pool.ts';
 import { run } from '../../db/pool.ts';
+import { LeadlineError } from '../../errors.ts';
 import {
   type DealForAssignment,
   insertDeals,
@@ -145,7 +146,7 @@ export async function routeLeadTo(
   now: Date,
 ): Promise<{ dealId: number | null; decision: RoutingDecision; assignment: AssignmentResult | null }> {
   const [row] = await run(tx, selectRoutingLeads([leadId]));
-  if (row === undefined) throw new Error(`lead ${leadId} not found`);
+  if (row === undefined) throw new LeadlineError('not_found', `lead ${leadId} not found`, { status: 404 });
   const decision = routeManually(leadView(row), pipelineId, by, ctx.ruleset);
   await run(tx, insertRoutingDecisions([decisionRow(ctx, leadId, decision)], now));
   if (decision.kind !== 'route') return { dealId: null, decision, assignment: null };

@@ -1,6 +1,7 @@
 import { type DigestData, renderDigest } from '../../slack/render/digest.ts';
 import { localDateKey } from '../../slack/render/time.ts';
 import { type Queryable, run, withTransaction } from '../../db/pool.ts';
+import { LeadlineError } from '../../errors.ts';
 import {
   selectDigestCounts,
   selectPreviousSlot,
@@ -34,7 +35,7 @@ export async function collectDigest(
     run(db, selectTopSources(from, to, 5)),
     loadFairness(db, ruleset, from, to),
   ]);
-  if (counts === undefined) throw new Error('digest counts query returned no row');
+  if (counts === undefined) throw new LeadlineError('invariant_broken', 'digest counts query returned no row');
   return {
     date: localDateKey(new Date(to.getTime() - 1), ruleset.timezone),
     from,
@@ -94,7 +95,7 @@ export async function runDigest(ctx: AppContext, window: { from: Date; to: Date 
  */
 export async function digestWindow(db: Queryable, slot: string): Promise<{ from: Date; to: Date }> {
   const to = new Date(`${slot}:00.000Z`);
-  if (Number.isNaN(to.getTime())) throw new Error(`invalid digest slot ${slot}`);
+  if (Number.isNaN(to.getTime())) throw new LeadlineError('job_payload_invalid', `invalid digest slot ${slot}`);
   const [previous] = await run(db, selectPreviousSlot(DIGEST_QUEUE, slot));
   const last = previous?.slot == null ? null : new Date(`${previous.slot}:00.000Z`);
   const from =

@@ -1,6 +1,7 @@
 import type { LeadPersonColumns } from './leads.ts';
 import type { UpdatableField } from '../../engine/routing-schema.ts';
 import type { Sql } from '../pool.ts';
+import { LeadlineError } from '../../errors.ts';
 
 /**
  * A deal's last activity as automation and upkeep read it: the later of the deal's own activity and
@@ -252,7 +253,7 @@ export function updateAllowedField(
       return deal('lost_reason');
     default: {
       const unknown: never = field;
-      throw new Error(`update_field cannot write ${String(unknown)}`);
+      throw new LeadlineError('invariant_broken', `update_field cannot write ${String(unknown)}`);
     }
   }
 }

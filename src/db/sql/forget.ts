@@ -1,5 +1,6 @@
 import type { LeadPersonColumns } from './leads.ts';
 import type { Sql } from '../pool.ts';
+import { LeadlineError } from '../../errors.ts';
 
 /**
  * SQL for erasing a lead's personal data (`/lead forget`) and exporting it (`/lead export`).
@@ -155,7 +156,7 @@ const STUB: Record<ScrubColumn['kind'], string> = {
 export function scrubColumn(column: ScrubColumn, leadId: number, patterns: readonly string[]): Sql {
   for (const name of [column.table_name, column.column_name]) {
     if (!IDENTIFIER.test(name))
-      throw new Error(`refusing to scrub unusual identifier ${JSON.stringify(name)}`);
+      throw new LeadlineError('invariant_broken', `refusing to scrub unusual identifier ${JSON.stringify(name)}`);
   }
   const { table_name: t, column_name: c } = column;
   return {
