@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   // Work on stored state: jobs, lookups, outbound calls, automation.
   'job_payload_invalid',
   'not_found',
+  // A change the stored state does not allow (a closed deal moved, an owner given to a won deal).
+  'invalid_state',
   'upstream_failed',
   'upstream_rate_limited',
   'automation_action_failed',

@@ -6,7 +6,7 @@ import { canManage, memberBySlackUser } from '../engine/team.ts';
 import { type ClaimResult, claimLead, disqualifyLead, snoozeAlert } from '../app/commands/alert-actions.ts';
 import type { AppContext } from '../app/context.ts';
 import { loadLeadDetails } from '../app/queries/lead-details.ts';
-import { routeLeadByManager } from '../app/scheduled/sla.ts';
+import { routeLeadByManager } from '../app/commands/route-by-manager.ts';
 import { kickSlackDelivery } from '../slack/outbox/kick.ts';
 import { enqueueSlack } from '../slack/outbox/enqueue.ts';
 import {

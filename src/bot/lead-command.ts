@@ -1,18 +1,32 @@
 import { randomUUID } from 'node:crypto';
+
 import type { App } from '@slack/bolt';
+
 import { z } from 'zod';
+
 import type { Ruleset } from '../engine/ruleset.ts';
+
 import { memberBySlackUser } from '../engine/team.ts';
+
 import { IntakeWriter } from '../app/intake/intake-writer.ts';
+
 import type { AppContext } from '../app/context.ts';
+
 import { loadLeadCard } from '../app/queries/lead-card.ts';
+
 import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+
 import { enqueueSlack } from '../slack/outbox/enqueue.ts';
-import { renderLeadCard, type SlackMessage } from '../slack/render/lead-card.ts';
+
+import { renderLeadCard } from '../slack/render/lead-card.ts';
 import { HELP_LINES, notice, PICK_ACTION_PREFIX, renderHelp } from '../slack/render/lead-lists.ts';
+
 import { plain } from '../slack/render/mrkdwn.ts';
+
 import { openForgetModal, openNewLeadModal, registerLeadModals, targetOf } from './lead-modals.ts';
+
 import { type LeadCommand, parseLeadCommand } from './lead-parse.ts';
+
 import {
   ADMINS_ONLY,
   afterAck,
@@ -22,6 +36,7 @@ import {
   NOT_ON_TEAM,
   reply,
 } from './lead-respond.ts';
+
 import {
   AWAY_UNTIL_BACK,
   runAssign,
@@ -32,6 +47,8 @@ import {
   setAway,
   showCard,
 } from './lead-subcommands.ts';
+import type { SlackMessage } from '../slack/render/views.ts';
+
 
 export interface LeadCommandOptions {
   /** The process's intake writer (one per process shares group commits); a new one by default. */

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
+
 import type { TeamMember } from '../engine/routing-schema.ts';
+
 import { canManage, isAdmin, memberBySlackUser } from '../engine/team.ts';
+
 import type { AppContext } from '../app/context.ts';
+
 import { kickSlackDelivery } from '../slack/outbox/kick.ts';
+
 import { enqueueSlack } from '../slack/outbox/enqueue.ts';
-import type { SlackMessage } from '../slack/render/lead-card.ts';
+
 import { notice } from '../slack/render/lead-lists.ts';
+import type { SlackMessage } from '../slack/render/views.ts';
+
 
 /**
  * How `/lead` and its buttons and modals answer after Slack was acknowledged: every reply is a

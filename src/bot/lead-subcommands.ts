@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Pool, run, withTransaction } from '../db/pool.ts';
 import {
-  insertAudit,
   insertNote,
   type LeadHitRow,
   type LeadListRow,
@@ -35,6 +34,7 @@ import { plain, userMention } from '../slack/render/mrkdwn.ts';
 import { formatLocal } from '../slack/render/time.ts';
 import { closestSubcommand, type LookupQuery } from './lead-parse.ts';
 import { type Caller, type ReplyTarget, reply } from './lead-respond.ts';
+import { insertAudit } from '../db/sql/audit.ts';
 
 /**
  * The `/lead` subcommands' work after the ack: each reads or writes the database and answers
@@ -223,7 +223,7 @@ export async function addNote(
   const now = ctx.now();
   await withTransaction(ctx.pool, async (tx) => {
     const [note] = await run<{ id: number }>(tx, insertNote(lead.id, caller.userId, text, now));
-    await run(tx, insertAudit(caller.userId, 'note', lead.id, { noteId: note?.id ?? null }, now));
+    await run(tx, insertAudit({ actor: caller.userId, action: 'note', leadId: lead.id, detail: { noteId: note?.id ?? null }, now }));
   });
   await reply(ctx, target, notice(`Note added to *${plain(lead.name, 200)}*.`), { leadId: lead.id });
 }
@@ -265,7 +265,7 @@ export async function reassignLead(
     for (const deal of open) await assignDeal(tx, ctx, deal.id, member.id, now);
     if (open.length > 0) {
       const detail = { to: member.id, deals: open.map((d) => d.id) };
-      await run(tx, insertAudit(caller.userId, 'assign', lead.id, detail, now));
+      await run(tx, insertAudit({ actor: caller.userId, action: 'assign', leadId: lead.id, detail, now }));
     }
     return open;
   });
@@ -353,7 +353,7 @@ export async function runExport(
         now,
       );
     }
-    await run(tx, insertAudit(caller.userId, 'export', lead.id, { messages: messages.length }, now));
+    await run(tx, insertAudit({ actor: caller.userId, action: 'export', leadId: lead.id, detail: { messages: messages.length }, now }));
   });
   await kickSlackDelivery(ctx.queue);
   const count = messages.length === 1 ? 'one message' : `${messages.length} messages`;

@@ -25,7 +25,10 @@ export function isAdmin(member: TeamMember | null): boolean {
   return member?.active === true && member.role === 'admin';
 }
 
-/** Active managers and admins, for escalations. */
+/**
+ * The active managers and admins, in team order: who escalations, `managers` notifications, tasks
+ * and upkeep findings reach.
+ */
 export function managers(ruleset: Pick<Ruleset, 'team'>): TeamMember[] {
   return ruleset.team.members.filter((member) => canManage(member));
 }

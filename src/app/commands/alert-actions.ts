@@ -4,21 +4,19 @@ import {
   type AlertRow,
   claimLeadRow,
   disqualifyLeadRow,
-  insertAudit,
   type LeadClaimRow,
   lockLatestAlert,
-  lockLead,
-  type OpenDealRow,
   selectLeadClaim,
-  selectOpenDeals,
   updateAlert,
 } from '../../db/sql/alerts.ts';
 import { memberBySlackUser } from '../../engine/team.ts';
 import { LeadlineError } from '../../errors.ts';
 import { current, refreshAlertMessage } from '../processing/alerts.ts';
 import type { AppContext } from '../context.ts';
-import { assignDeal } from '../processing/assignment.ts';
+import { changeOwner } from '../changes/owner.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
+import { insertAudit } from '../../db/sql/audit.ts';
+import { lockLead } from '../../db/sql/leads.ts';
 
 /**
  * What people do with a hot-lead alert: claim the lead, snooze the alert, or mark the lead "not a
@@ -68,32 +66,30 @@ export async function claimLead(
         disqualifiedAt: lead.disqualified_at ?? now,
       };
     }
-    const moved: number[] = [];
-    if (memberId !== null) {
-      for (const deal of await run<OpenDealRow>(tx, selectOpenDeals(leadId, memberId))) {
-        if (deal.owner_member_id === memberId) continue;
-        await assignDeal(tx, ctx, deal.id, memberId, now);
-        moved.push(deal.id);
-      }
-    }
+    // The claimer owns the lead from now on: its open deals, and the alert the claim closes.
+    const changed =
+      memberId === null
+        ? null
+        : await changeOwner(tx, ctx, {
+            leadId,
+            to: { kind: 'member', memberId },
+            deals: 'all',
+            actor: `slack:${slackUserId}`,
+            cause: 'claim',
+            now,
+          });
+    const moved = changed?.deals.map((deal) => deal.dealId) ?? [];
     const [alert] = await run<AlertRow>(tx, lockLatestAlert(leadId, true));
     if (alert !== undefined) {
-      await run(
-        tx,
-        updateAlert(
-          alert.id,
-          {
-            ...current(alert),
-            state: 'claimed',
-            slaNextAt: null,
-            snoozedUntil: null,
-            ownerMemberId: memberId ?? alert.owner_member_id,
-            claimedBy: slackUserId,
-            claimedAt: now,
-          },
-          now,
-        ),
-      );
+      const closed = {
+        ...current(alert),
+        state: 'claimed' as const,
+        slaNextAt: null,
+        snoozedUntil: null,
+        claimedBy: slackUserId,
+        claimedAt: now,
+      };
+      await run(tx, updateAlert(alert.id, closed, now));
     }
     await audit(
       tx,

@@ -12,9 +12,9 @@ import {
   selectLeadExport,
   selectScrubColumns,
 } from '../../db/sql/forget.ts';
-import { insertAudit } from '../../db/sql/lookup.ts';
 import type { AppContext } from '../context.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
+import { insertAudit } from '../../db/sql/audit.ts';
 
 /** What an erasure removed: counts only, never the data itself (this goes to the audit log). */
 export interface ForgetSummary {
@@ -135,7 +135,7 @@ export async function forgetLead(
     if (row.organization_id !== null) await run(tx, deleteOrphanOrganization(row.organization_id));
     const { events, identifiers, notes, slackMessages, scrubbed, alreadyErased } = result;
     const detail = { events, identifiers, notes, slackMessages, scrubbed, alreadyErased };
-    await run(tx, insertAudit(input.actor, 'forget', row.id, detail, now));
+    await run(tx, insertAudit({ actor: input.actor, action: 'forget', leadId: row.id, detail, now }));
     if (result.slackMessages > 0) await kickSlackDelivery(ctx.queue, { db: tx });
     return result;
   });

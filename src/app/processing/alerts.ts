@@ -1,6 +1,6 @@
-import { type AlertView, type ReassignOutcome, renderAlert, type SlackMessage } from '../../slack/render/alert.ts';
-import { leadDisplayName, type SlackPerson } from '../../slack/render/lead-details.ts';
+import { type AlertView, type ReassignOutcome, renderAlert } from '../../slack/render/alert.ts';
 import { type PoolClient, type Queryable, run } from '../../db/pool.ts';
+
 import {
   type AlertAuditRow,
   type AlertCandidateRow,
@@ -12,13 +12,22 @@ import {
   selectAlertCandidates,
   selectAlertViews,
 } from '../../db/sql/alerts.ts';
+
 import { explainLead, type LeadChange, type LeadState } from '../../engine/lead-processor.ts';
+
 import type { Ruleset } from '../../engine/ruleset.ts';
+
 import { memberById } from '../../engine/team.ts';
+
 import type { AppContext } from '../context.ts';
+
 import { loadLeadStates } from './lead-store.ts';
+
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
+
 import { enqueueSlack, enqueueSlackMany } from '../../slack/outbox/enqueue.ts';
+import { type SlackMessage, type SlackPerson, leadDisplayName } from '../../slack/render/views.ts';
+
 
 /**
  * Hot-lead alerts: opening them and rendering their messages, plus the helpers the alert actions

@@ -1,25 +1,25 @@
 import {
   dealCard,
-  managerRecipients,
   type NotificationLead,
   renderNotification,
 } from '../../slack/render/notifications.ts';
 import { type PoolClient, run } from '../../db/pool.ts';
 import {
-  type AutomationLeadRow,
   insertMocoSyncRequest,
   insertTask,
   type LockedDealRow,
   lockAutomationLeads,
   lockDeal,
-  moveDealToStage,
   type NotificationLeadRow,
   updateAllowedField,
 } from '../../db/sql/automation.ts';
 import type { PlannedAction } from '../../engine/automation.ts';
-import type { RoutingRuleset, TeamMember } from '../../engine/routing-schema.ts';
+import type { ActionConfig, ActionType, RoutingRuleset, TeamMember } from '../../engine/routing-schema.ts';
+import { managers } from '../../engine/team.ts';
+import { LeadlineError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
-import { assignDeal } from './assignment.ts';
+import { changeOwner } from '../changes/owner.ts';
+import { moveStage } from '../changes/stage.ts';
 import { routeLeadTo } from './routing.ts';
 import { enqueueSlack, type OutboxMessage, validateSlackMessage } from '../../slack/outbox/enqueue.ts';
 
@@ -52,15 +52,15 @@ export interface ExecuteOptions {
 const HOUR_MS = 60 * 60 * 1000;
 
 async function lockedDeal(tx: PoolClient, action: PlannedAction): Promise<LockedDealRow> {
-  if (action.dealId === null) throw new Error(`${action.action.type} needs a deal and the lead has none`);
+  if (action.dealId === null) throw failed(`${action.action.type} needs a deal and the lead has none`);
   const [deal] = await run<LockedDealRow>(tx, lockDeal(Number(action.dealId)));
-  if (deal === undefined) throw new Error(`deal ${action.dealId} no longer exists`);
+  if (deal === undefined) throw failed(`deal ${action.dealId} no longer exists`);
   return deal;
 }
 
 function teamMember(ruleset: Pick<RoutingRuleset, 'team'>, memberId: string): TeamMember {
   const member = ruleset.team.members.find((m) => m.id === memberId);
-  if (member === undefined) throw new Error(`${memberId} is not in team.members`);
+  if (member === undefined) throw failed(`${memberId} is not in team.members`);
   return member;
 }
 
@@ -89,9 +89,36 @@ async function ownerOf(
   options: ExecuteOptions,
 ): Promise<TeamMember> {
   const deal = await dealToRead(tx, action, options);
-  if (deal.owner_member_id === null) throw new Error(`deal ${deal.id} has no owner`);
+  if (deal.owner_member_id === null) throw failed(`deal ${deal.id} has no owner`);
   return teamMember(ctx.ruleset, deal.owner_member_id);
 }
+
+/** What an executor gets: the planned action narrowed to its type, and the facts around it. */
+interface Run<T extends ActionType> {
+  tx: PoolClient;
+  ctx: AppContext;
+  planned: PlannedAction;
+  action: Extract<ActionConfig, { type: T }>;
+  leadId: number;
+  dealId: number | null;
+  /** The cause stored with what the action changed: `automation:<rule id>`. */
+  cause: string;
+  now: Date;
+  options: ExecuteOptions;
+}
+
+type Executor<T extends ActionType> = (run: Run<T>) => Promise<Executed>;
+
+/** One executor per action type; the type checker insists on one for each. */
+const EXECUTORS: { [T in ActionType]: Executor<T> } = {
+  move_to_stage: moveToStage,
+  assign_owner: assignOwnerAction,
+  route_to_pipeline: routeToPipeline,
+  send_notification: sendNotification,
+  create_task: createTask,
+  sync_moco: syncMoco,
+  update_field: updateField,
+};
 
 /**
  * Runs one planned action inside the caller's savepoint and says what it did; throws when the
@@ -107,145 +134,174 @@ export async function execute(
   now: Date,
   options: ExecuteOptions = {},
 ): Promise<Executed> {
-  const a = action.action;
-  const leadId = Number(action.leadId);
-  const dealId = action.dealId === null ? null : Number(action.dealId);
-  const cause = `automation:${action.ruleId}`;
-  switch (a.type) {
-    case 'move_to_stage': {
-      const deal = await lockedDeal(tx, action);
-      if (deal.status !== 'open') throw new Error(`deal ${deal.id} is ${deal.status}; only open deals move`);
-      const pipeline = ctx.ruleset.pipelines.find((p) => p.id === deal.pipeline_id);
-      if (pipeline === undefined) throw new Error(`pipeline ${deal.pipeline_id} is not in the ruleset`);
-      if (!pipeline.stages.some((s) => s.id === a.stage)) {
-        const stages = pipeline.stages.map((s) => s.id).join(', ');
-        throw new Error(`stage ${a.stage} is not a stage of pipeline ${pipeline.id} (${stages})`);
-      }
-      if (deal.stage_id === a.stage)
-        return { result: { dealId: deal.id, stage: a.stage, unchanged: true }, changed: false };
-      await run(tx, moveDealToStage(deal.id, a.stage, cause, now));
-      return { result: { dealId: deal.id, from: deal.stage_id, to: a.stage }, changed: true };
-    }
-    case 'assign_owner': {
-      const deal = await lockedDeal(tx, action);
-      if (deal.status !== 'open')
-        throw new Error(`deal ${deal.id} is ${deal.status}; only open deals get owners`);
-      const assignment = await assignDeal(tx, ctx, deal.id, a.member ?? null, now);
-      const [after] = await run<LockedDealRow>(tx, lockDeal(deal.id));
-      const outcome = assignment?.outcome;
-      return {
-        result: {
-          dealId: deal.id,
-          previousOwner: deal.owner_member_id,
-          owner: after?.owner_member_id ?? null,
-          outcome: outcome?.kind ?? 'named',
-          ...(outcome !== undefined && 'why' in outcome ? { why: outcome.why } : {}),
-          ...(outcome?.kind === 'queue' ? { queue: outcome.queue } : {}),
-        },
-        changed: true,
-      };
-    }
-    case 'route_to_pipeline': {
-      const routed = await routeLeadTo(tx, ctx, leadId, a.pipeline, cause, now);
-      const decision = routed.decision;
-      return {
-        result: {
-          pipelineId: a.pipeline,
-          decision: decision.kind,
-          dealId: routed.dealId,
-          ...('cause' in decision ? { cause: decision.cause } : {}),
-        },
-        changed: routed.dealId !== null,
-      };
-    }
-    case 'send_notification': {
-      const deal = action.dealId === null ? null : await dealToRead(tx, action, options);
-      const recipients: { channel: string; key: string }[] = [];
-      const base = `notify:${action.actionKey}`;
-      if (a.channel === 'owner') {
-        if (deal?.owner_member_id == null) throw new Error('the deal has no owner to notify');
-        recipients.push({ channel: teamMember(ctx.ruleset, deal.owner_member_id).slack_user_id, key: base });
-      } else if (a.channel === 'managers') {
-        const managers = managerRecipients(ctx.ruleset.team);
-        if (managers.length === 0) throw new Error('team.members has no active manager or admin to notify');
-        for (const m of managers) recipients.push({ channel: m.slack_user_id, key: `${base}:${m.id}` });
-      } else {
-        recipients.push({ channel: a.channel, key: base });
-      }
-      const lead = options.knownLead ?? (await run<AutomationLeadRow>(tx, lockAutomationLeads([leadId], [])))[0];
-      if (lead === undefined) throw new Error(`lead ${leadId} no longer exists`);
-      const payload = renderNotification({
-        template: a.template,
-        ruleId: action.ruleId,
-        lead: notificationLead(lead),
-        deal: deal === null ? null : dealCard(lockedDealView(deal), ctx.ruleset, now),
-      });
-      for (const r of recipients) {
-        const message: OutboxMessage = {
-          key: r.key,
-          kind: 'notification',
-          leadId,
-          method: 'chat.postMessage',
-          channel: r.channel,
-          payload: { ...payload },
-        };
-        if (options.outbox === undefined) await enqueueSlack(tx, message, now);
-        else {
-          validateSlackMessage(message);
-          options.outbox.push(message);
-        }
-      }
-      return {
-        result: { template: a.template, channels: recipients.map((r) => r.channel) },
-        changed: false,
-        enqueued: recipients.length,
-      };
-    }
-    case 'create_task': {
-      let assignee: string;
-      if (a.assignee === 'owner') assignee = (await ownerOf(tx, ctx, action, options)).id;
-      else if (a.assignee === 'managers') {
-        // One task, one person responsible: the first active manager (team order).
-        const first = managerRecipients(ctx.ruleset.team)[0];
-        if (first === undefined) throw new Error('team.members has no active manager or admin for the task');
-        assignee = first.id;
-      } else assignee = a.assignee;
-      const dueAt = new Date(now.getTime() + a.due_in_hours * HOUR_MS);
-      const [task] = await run<{ id: number }>(
-        tx,
-        insertTask({ leadId, dealId, title: a.title, assignee, dueAt, sourceKey: action.actionKey, now }),
-      );
-      return { result: { taskId: task?.id ?? null, assignee, dueAt: dueAt.toISOString() }, changed: false };
-    }
-    case 'sync_moco': {
-      const [request] = await run<{ id: number; state: string }>(
-        tx,
-        insertMocoSyncRequest({ sourceKey: action.actionKey, entity: a.entity, leadId, dealId, now }),
-      );
-      return {
-        result: {
-          requestId: request?.id ?? null,
-          entity: a.entity,
-          state: request?.state ?? 'pending',
-          note: 'queued; it is sent once the MOCO client is connected',
-        },
-        changed: false,
-      };
-    }
-    case 'update_field': {
-      if (a.field.startsWith('deal.') && dealId === null) throw new Error(`${a.field} needs a deal`);
-      const [row] = await run<{ previous: unknown }>(
-        tx,
-        updateAllowedField(a.field, { leadId, dealId }, a.value, now),
-      );
-      if (row === undefined) throw new Error(`${a.field}: the ${a.field.split('.')[0]} no longer exists`);
-      return { result: { field: a.field, value: a.value, previous: row.previous ?? null }, changed: true };
-    }
-    default: {
-      const unknown: never = a;
-      throw new Error(`unknown action ${JSON.stringify(unknown)}`);
+  const executor = EXECUTORS[action.action.type] as Executor<ActionType> | undefined;
+  if (executor === undefined) throw failed(`unknown action ${JSON.stringify(action.action)}`);
+  return executor({
+    tx,
+    ctx,
+    planned: action,
+    action: action.action,
+    leadId: Number(action.leadId),
+    dealId: action.dealId === null ? null : Number(action.dealId),
+    cause: `automation:${action.ruleId}`,
+    now,
+    options,
+  });
+}
+
+async function moveToStage({ tx, ctx, planned, action, cause, now }: Run<'move_to_stage'>): Promise<Executed> {
+  const deal = await lockedDeal(tx, planned);
+  const move = await moveStage(tx, ctx, { dealId: deal.id, stage: action.stage, cause, now });
+  if (!move.moved) return { result: { dealId: deal.id, stage: action.stage, unchanged: true }, changed: false };
+  return { result: { dealId: deal.id, from: move.from, to: move.to }, changed: true };
+}
+
+async function assignOwnerAction(step: Run<'assign_owner'>): Promise<Executed> {
+  const { tx, ctx, planned, action, now } = step;
+  const deal = await lockedDeal(tx, planned);
+  if (deal.status !== 'open') throw failed(`deal ${deal.id} is ${deal.status}; only open deals get owners`);
+  const changed = await changeOwner(tx, ctx, {
+    leadId: deal.lead_id,
+    to: action.member === undefined ? { kind: 'rotation' } : { kind: 'member', memberId: action.member },
+    deals: [deal.id],
+    actor: `rule:${planned.ruleId}`,
+    cause: 'automation',
+    now,
+  });
+  const outcome = changed.deals[0]?.assignment?.outcome;
+  return {
+    result: {
+      dealId: deal.id,
+      previousOwner: deal.owner_member_id,
+      owner: changed.deals[0]?.owner ?? deal.owner_member_id,
+      outcome: outcome?.kind ?? 'named',
+      ...(outcome !== undefined && 'why' in outcome ? { why: outcome.why } : {}),
+      ...(outcome?.kind === 'queue' ? { queue: outcome.queue } : {}),
+    },
+    changed: true,
+  };
+}
+
+async function routeToPipeline({ tx, ctx, planned, action, leadId, cause, now }: Run<'route_to_pipeline'>): Promise<Executed> {
+  const routed = await routeLeadTo(tx, ctx, leadId, action.pipeline, cause, now);
+  const decision = routed.decision;
+  if (routed.dealId !== null) {
+    await changeOwner(tx, ctx, {
+      leadId,
+      to: { kind: 'routed', dealId: routed.dealId, assignment: routed.assignment },
+      deals: 'all',
+      actor: `rule:${planned.ruleId}`,
+      cause: 'automation',
+      now,
+    });
+  }
+  return {
+    result: {
+      pipelineId: action.pipeline,
+      decision: decision.kind,
+      dealId: routed.dealId,
+      ...('cause' in decision ? { cause: decision.cause } : {}),
+    },
+    changed: routed.dealId !== null,
+  };
+}
+
+async function sendNotification(step: Run<'send_notification'>): Promise<Executed> {
+  const { tx, ctx, planned, action: a, leadId, now, options } = step;
+  const deal = planned.dealId === null ? null : await dealToRead(tx, planned, options);
+  const recipients = notificationRecipients(ctx.ruleset, a.channel, deal, `notify:${planned.actionKey}`);
+  const lead = options.knownLead ?? (await run(tx, lockAutomationLeads([leadId], [])))[0];
+  if (lead === undefined) throw failed(`lead ${leadId} no longer exists`);
+  const payload = renderNotification({
+    template: a.template,
+    ruleId: planned.ruleId,
+    lead: notificationLead(lead),
+    deal: deal === null ? null : dealCard(lockedDealView(deal), ctx.ruleset, now),
+  });
+  for (const r of recipients) {
+    const message: OutboxMessage = {
+      key: r.key,
+      kind: 'notification',
+      leadId,
+      method: 'chat.postMessage',
+      channel: r.channel,
+      payload: { ...payload },
+    };
+    if (options.outbox === undefined) await enqueueSlack(tx, message, now);
+    else {
+      validateSlackMessage(message);
+      options.outbox.push(message);
     }
   }
+  return {
+    result: { template: a.template, channels: recipients.map((r) => r.channel) },
+    changed: false,
+    enqueued: recipients.length,
+  };
+}
+
+/** Where a notification goes: the deal's owner, every manager (one key each), or a channel. */
+function notificationRecipients(
+  ruleset: AppContext['ruleset'],
+  channel: string,
+  deal: LockedDealRow | null,
+  key: string,
+): { channel: string; key: string }[] {
+  if (channel === 'owner') {
+    if (deal?.owner_member_id == null) throw failed('the deal has no owner to notify');
+    return [{ channel: teamMember(ruleset, deal.owner_member_id).slack_user_id, key }];
+  }
+  if (channel === 'managers') {
+    const reached = managers(ruleset);
+    if (reached.length === 0) throw failed('team.members has no active manager or admin to notify');
+    return reached.map((m) => ({ channel: m.slack_user_id, key: `${key}:${m.id}` }));
+  }
+  return [{ channel, key }];
+}
+
+async function createTask(step: Run<'create_task'>): Promise<Executed> {
+  const { tx, ctx, planned, action: a, leadId, dealId, now, options } = step;
+  let assignee: string;
+  if (a.assignee === 'owner') assignee = (await ownerOf(tx, ctx, planned, options)).id;
+  else if (a.assignee === 'managers') {
+    // One task, one person responsible: the first active manager (team order).
+    const first = managers(ctx.ruleset)[0];
+    if (first === undefined) throw failed('team.members has no active manager or admin for the task');
+    assignee = first.id;
+  } else assignee = a.assignee;
+  const dueAt = new Date(now.getTime() + a.due_in_hours * HOUR_MS);
+  const [task] = await run(
+    tx,
+    insertTask({ leadId, dealId, title: a.title, assignee, dueAt, sourceKey: planned.actionKey, now }),
+  );
+  return { result: { taskId: task?.id ?? null, assignee, dueAt: dueAt.toISOString() }, changed: false };
+}
+
+async function syncMoco({ tx, planned, action, leadId, dealId, now }: Run<'sync_moco'>): Promise<Executed> {
+  const [request] = await run(
+    tx,
+    insertMocoSyncRequest({ sourceKey: planned.actionKey, entity: action.entity, leadId, dealId, now }),
+  );
+  return {
+    result: {
+      requestId: request?.id ?? null,
+      entity: action.entity,
+      state: request?.state ?? 'pending',
+      note: 'queued; it is sent once the MOCO client is connected',
+    },
+    changed: false,
+  };
+}
+
+async function updateField({ tx, action: a, leadId, dealId, now }: Run<'update_field'>): Promise<Executed> {
+  if (a.field.startsWith('deal.') && dealId === null) throw failed(`${a.field} needs a deal`);
+  const [row] = await run(tx, updateAllowedField(a.field, { leadId, dealId }, a.value, now));
+  if (row === undefined) throw failed(`${a.field}: the ${a.field.split('.')[0]} no longer exists`);
+  return { result: { field: a.field, value: a.value, previous: row.previous ?? null }, changed: true };
+}
+
+function failed(message: string): LeadlineError {
+  return new LeadlineError('automation_action_failed', message);
 }
 
 /**

@@ -1,13 +1,21 @@
-import type { CardPerson, LeadCardData } from '../../slack/render/lead-card.ts';
+import type { LeadCardData } from '../../slack/render/lead-card.ts';
 import { type Queryable, run } from '../../db/pool.ts';
-import { type LeadCardRow, selectLeadCard, selectRecentEvents, selectRecentNotes } from '../../db/sql/lookup.ts';
+
+import { selectRecentEvents } from '../../db/sql/events.ts';
+
+import { type LeadCardRow, selectLeadCard, selectRecentNotes } from '../../db/sql/lookup.ts';
+
 import type { Ruleset } from '../../engine/ruleset.ts';
+
 import { memberById, memberBySlackUser } from '../../engine/team.ts';
+
 import { explainLeadById } from './explain.ts';
+import { leadDisplayName, type SlackPerson } from '../../slack/render/views.ts';
+
 
 /**
- * A lead's display name: full name, else first and last name, else the email, else `Lead #id`.
- * Raw: escape it before it enters a message.
+ * A lead row's display name (leadDisplayName over its columns). Raw: escape it before it enters a
+ * message.
  *
  * @example
  * displayName({ id: 7, full_name: null, first_name: 'Ada', last_name: 'Lovelace', email: null }) // 'Ada Lovelace'
@@ -19,14 +27,16 @@ export function displayName(lead: {
   last_name: string | null;
   email: string | null;
 }): string {
-  const full = lead.full_name?.trim();
-  if (full) return full;
-  const parts = [lead.first_name, lead.last_name].map((p) => p?.trim()).filter((p): p is string => !!p);
-  if (parts.length > 0) return parts.join(' ');
-  return lead.email?.trim() || `Lead #${lead.id}`;
+  return leadDisplayName({
+    id: lead.id,
+    fullName: lead.full_name,
+    firstName: lead.first_name,
+    lastName: lead.last_name,
+    email: lead.email,
+  });
 }
 
-function memberPerson(ruleset: Ruleset, memberId: string | null): CardPerson | null {
+function memberPerson(ruleset: Ruleset, memberId: string | null): SlackPerson | null {
   if (memberId === null) return null;
   const member = memberById(ruleset, memberId);
   return member === null
@@ -34,7 +44,7 @@ function memberPerson(ruleset: Ruleset, memberId: string | null): CardPerson | n
     : { name: member.name, slackUserId: member.slack_user_id };
 }
 
-function slackPerson(ruleset: Ruleset, slackUserId: string): CardPerson {
+function slackPerson(ruleset: Ruleset, slackUserId: string): SlackPerson {
   const member = memberBySlackUser(ruleset, slackUserId);
   return { name: member?.name ?? slackUserId, slackUserId };
 }
@@ -59,7 +69,7 @@ export async function loadLeadCard(
 ): Promise<LeadCardData | null> {
   const [[row], events, notes, explanation] = await Promise.all([
     run<LeadCardRow>(db, selectLeadCard(leadId)),
-    run<{ event_type: string; source: string; occurred_at: Date }>(db, selectRecentEvents(leadId, 5)),
+    run(db, selectRecentEvents(leadId, 5)),
     run<{ author_slack_user: string; text: string; created_at: Date }>(db, selectRecentNotes(leadId, 3)),
     explainLeadById(db, ruleset, leadId, now),
   ]);

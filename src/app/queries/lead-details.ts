@@ -1,17 +1,24 @@
-import { type LeadDetails, leadDisplayName } from '../../slack/render/lead-details.ts';
+import { type LeadDetails } from '../../slack/render/lead-details.ts';
 import { type Queryable, run } from '../../db/pool.ts';
+
 import {
   type DetailsDealRow,
-  type DetailsEventRow,
   type DetailsLeadRow,
   selectDetailsDeals,
   selectDetailsLead,
-  selectRecentEvents,
 } from '../../db/sql/alerts.ts';
+
+import { selectRecentEvents } from '../../db/sql/events.ts';
+
 import { explainLead } from '../../engine/lead-processor.ts';
+
 import type { Ruleset } from '../../engine/ruleset.ts';
+
 import { personOf } from '../processing/alerts.ts';
+
 import { loadLeadStates } from '../processing/lead-store.ts';
+import { leadDisplayName } from '../../slack/render/views.ts';
+
 
 /**
  * Everything the Details modal (and `/lead`) shows about a lead, or null when there is no such lead.
@@ -31,7 +38,7 @@ export async function loadLeadDetails(
   const [states, deals, events] = await Promise.all([
     loadLeadStates(db, [leadId], now, { lock: false, dayKeys: [] }),
     run<DetailsDealRow>(db, selectDetailsDeals(leadId, 100)),
-    run<DetailsEventRow>(db, selectRecentEvents(leadId, 15)),
+    run(db, selectRecentEvents(leadId, 15)),
   ]);
   const state = states.get(leadId);
   const why = state === undefined ? null : explainLead(state, ruleset, now);

@@ -1,25 +1,18 @@
-import { type AlertNoticeKind, type ReassignOutcome, renderAlertNotice } from '../../slack/render/alert.ts';
-import { type Pool, type PoolClient, type Queryable, run, withTransaction } from '../../db/pool.ts';
+import { type AlertNoticeKind, renderAlertNotice } from '../../slack/render/alert.ts';
+import { type PoolClient, run, withTransaction } from '../../db/pool.ts';
 import {
   type AlertRow,
-  insertAudit,
   lockDueAlerts,
-  lockLatestAlert,
-  lockLead,
   lockLeadsSkipLocked,
-  type OpenDealRow,
   selectDueAlertLeads,
-  selectOpenDeals,
   updateAlert,
 } from '../../db/sql/alerts.ts';
-import type { RoutingDecision } from '../../engine/routing.ts';
+import { insertAudit } from '../../db/sql/audit.ts';
 import { memberById } from '../../engine/team.ts';
-import { current, enqueueNotice, loadAlertViews, personOf, refreshAlertMessage } from '../processing/alerts.ts';
+import { changeOwner } from '../changes/owner.ts';
 import type { AppContext } from '../context.ts';
-import { assignDeal } from '../processing/assignment.ts';
-import { routeLeadTo } from '../processing/routing.ts';
+import { current, enqueueNotice, loadAlertViews, refreshAlertMessage } from '../processing/alerts.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
-
 
 export interface SlaSummary {
   alerts: number;
@@ -155,44 +148,20 @@ async function advance(tx: PoolClient, ctx: AppContext, alert: AlertRow, now: Da
  * ledger decides, so the same owner may come back: the alert and the DM say so.
  */
 async function reassign(tx: PoolClient, ctx: AppContext, alert: AlertRow, minutesOpen: number, now: Date) {
-  const [deal] = await run<OpenDealRow>(tx, selectOpenDeals(alert.lead_id, alert.owner_member_id));
-  if (deal === undefined) {
-    await recordReassignment(
-      tx,
-      alert,
-      { outcome: 'no_deal', toMemberId: null, dealId: null, actor: SWEEP_ACTOR },
-      now,
-    );
-    return;
-  }
-  const result = await assignDeal(tx, ctx, deal.id, null, now);
-  const outcome = result?.outcome;
-  const to = outcome?.kind === 'member' || outcome?.kind === 'fallback_owner' ? outcome.memberId : null;
-  const kept = to !== null && to === alert.owner_member_id;
-  await recordReassignment(
-    tx,
-    alert,
-    {
-      outcome: to === null ? 'nobody' : kept ? 'kept' : 'moved',
-      toMemberId: to,
-      dealId: deal.id,
-      actor: SWEEP_ACTOR,
-    },
+  const changed = await changeOwner(tx, ctx, {
+    leadId: alert.lead_id,
+    to: { kind: 'rotation' },
+    deals: 'first',
+    actor: SWEEP_ACTOR,
+    cause: 'sla',
     now,
-  );
+  });
+  // The sweep goes on with this row: its next step reads the owner.
+  alert.owner_member_id = changed.alert?.owner_member_id ?? alert.owner_member_id;
   const owner = ownerSlackId(ctx, alert);
-  if (to !== null && owner !== null) {
-    await notify(
-      tx,
-      ctx,
-      alert,
-      kept ? 'kept' : 'reassigned',
-      `sla:${alert.id}:reassign`,
-      owner,
-      minutesOpen,
-      now,
-    );
-  }
+  if (owner === null || (changed.outcome !== 'moved' && changed.outcome !== 'kept')) return;
+  const kind = changed.outcome === 'kept' ? 'kept' : 'reassigned';
+  await notify(tx, ctx, alert, kind, `sla:${alert.id}:reassign`, owner, minutesOpen, now);
 }
 
 function ownerSlackId(ctx: AppContext, alert: AlertRow): string | null {
@@ -232,91 +201,4 @@ async function audit(
       now,
     }),
   );
-}
-
-// ── Reassignment: the chain's last step above, and a manager's "Route to…" ──
-
-/**
- * Records who now owns an alert's lead after a reassignment (by the SLA chain or a manager):
- * alert owner and an `alert.reassigned` audit row, which the alert message's state line reads.
- *
- * @example
- * await recordReassignment(tx, alert, { outcome: 'moved', toMemberId: 'ben', dealId: 9, actor: 'leadline:sla' }, now);
- */
-export async function recordReassignment(
-  tx: Queryable,
-  alert: AlertRow,
-  change: { outcome: ReassignOutcome; toMemberId: string | null; dealId: number | null; actor: string },
-  now: Date,
-): Promise<void> {
-  const from = alert.owner_member_id;
-  const owner = change.outcome === 'moved' || change.outcome === 'kept' ? change.toMemberId : from;
-  await run(tx, updateAlert(alert.id, { ...current(alert), ownerMemberId: owner }, now));
-  // The caller keeps working with this row (the sweep's next step reads the owner).
-  alert.owner_member_id = owner;
-  const { actor, ...rest } = change;
-  const detail = { alertId: alert.id, fromMemberId: from, ...rest };
-  await run(tx, insertAudit({ actor, action: 'alert.reassigned', leadId: alert.lead_id, detail, now }));
-}
-
-export type ManagerRouteResult =
-  | { routed: true; dealId: number; ownerMemberId: string | null; pipelineName: string }
-  | { routed: false; why: RoutingDecision['kind'] | 'not_found' };
-
-/**
- * A manager's "Route to…": opens a deal in the pipeline (the pipeline's rotation picks the owner),
- * makes the new owner the owner of the lead's live alert, updates the alert message and DMs the
- * new owner. The lead is locked first, so routing takes locks in the same order as processing.
- *
- * @example
- * await routeLeadByManager(pool, ctx, { leadId: 42, pipelineId: 'b2b', slackUserId: 'U0LENA004', now })
- */
-export async function routeLeadByManager(
-  db: Pool,
-  ctx: AppContext,
-  input: { leadId: number; pipelineId: string; slackUserId: string; now: Date },
-): Promise<ManagerRouteResult> {
-  const { leadId, now } = input;
-  return withTransaction(db, async (tx): Promise<ManagerRouteResult> => {
-    if ((await run(tx, lockLead(leadId))).length === 0) return { routed: false, why: 'not_found' };
-    const result = await routeLeadTo(tx, ctx, leadId, input.pipelineId, `manager:${input.slackUserId}`, now);
-    const detail = { pipelineId: input.pipelineId, dealId: result.dealId, decision: result.decision.kind };
-    await run(
-      tx,
-      insertAudit({ actor: `slack:${input.slackUserId}`, action: 'lead.routed', leadId, detail, now }),
-    );
-    if (result.dealId === null) return { routed: false, why: result.decision.kind };
-    const outcome = result.assignment?.outcome;
-    const ownerMemberId =
-      outcome?.kind === 'member' || outcome?.kind === 'fallback_owner' ? outcome.memberId : null;
-    const pipelineName =
-      ctx.ruleset.pipelines.find((p) => p.id === input.pipelineId)?.name ?? input.pipelineId;
-    const [alert] = await run<AlertRow>(tx, lockLatestAlert(leadId, false));
-    if (alert !== undefined) {
-      if (alert.state === 'open' || alert.state === 'snoozed') {
-        const outcome: ReassignOutcome =
-          ownerMemberId === null ? 'nobody' : ownerMemberId === alert.owner_member_id ? 'kept' : 'moved';
-        const actor = `slack:${input.slackUserId}`;
-        await recordReassignment(
-          tx,
-          alert,
-          { outcome, toMemberId: ownerMemberId, dealId: result.dealId, actor },
-          now,
-        );
-        await refreshAlertMessage(tx, ctx, alert.id, now);
-      }
-      const owner = personOf(ctx.ruleset, ownerMemberId);
-      const view = (await loadAlertViews(tx, ctx.ruleset, [alert.id], now)).get(alert.id)?.view;
-      if (owner?.slackUserId && view !== undefined) {
-        const message = renderAlertNotice(view, 'routed', { pipelineName, bySlackUser: input.slackUserId });
-        await enqueueNotice(
-          tx,
-          { key: `route:${result.dealId}`, leadId, channel: owner.slackUserId, message },
-          now,
-        );
-      }
-    }
-    await kickSlackDelivery(ctx.queue, { db: tx });
-    return { routed: true, dealId: result.dealId, ownerMemberId, pipelineName };
-  });
 }

@@ -1,4 +1,5 @@
-import { dealCard, managerRecipients, renderUpkeepFinding } from '../../slack/render/notifications.ts';
+import { dealCard, renderUpkeepFinding } from '../../slack/render/notifications.ts';
+import { managers } from '../../engine/team.ts';
 import { type PoolClient, run, withTransaction } from '../../db/pool.ts';
 import {
   type FindingUpsert,
@@ -194,7 +195,7 @@ function recipientsOf(
     const deactivated = presence.some((p) => p.memberId === ownerId && p.deactivated === true);
     if (owner?.active && !deactivated) return [{ channel: owner.slack_user_id, suffix: '' }];
   }
-  return managerRecipients(ctx.ruleset.team).map((m) => ({ channel: m.slack_user_id, suffix: `:${m.id}` }));
+  return managers(ctx.ruleset).map((m) => ({ channel: m.slack_user_id, suffix: `:${m.id}` }));
 }
 
 async function announceFindings(

@@ -131,24 +131,6 @@ export function selectAlertAudit(leadIds: readonly number[], alertIds: readonly 
   };
 }
 
-export function insertAudit(row: {
-  actor: string;
-  action: string;
-  leadId: number | null;
-  detail: Record<string, unknown>;
-  now: Date;
-}): Sql {
-  return {
-    text: 'INSERT INTO audit_log (actor, action, lead_id, detail, created_at) VALUES ($1, $2, $3, $4, $5)',
-    values: [row.actor, row.action, row.leadId, JSON.stringify(row.detail), row.now],
-  };
-}
-
-/** Locks one lead (the first lock of every alert write); no row means no such lead. */
-export function lockLead(leadId: number): Sql {
-  return { text: 'SELECT id FROM leads WHERE id = $1 FOR UPDATE', values: [leadId] };
-}
-
 /**
  * The claim itself: only the first of any number of concurrent claimers matches
  * `claimed_by_slack_user IS NULL`; the others wait on the row lock, re-check and match nothing.
@@ -314,16 +296,3 @@ export function selectDetailsDeals(leadId: number, limit: number): Sql {
   };
 }
 
-export interface DetailsEventRow {
-  event_type: string;
-  source: string;
-  occurred_at: Date;
-}
-
-export function selectRecentEvents(leadId: number, limit: number): Sql {
-  return {
-    text: `SELECT event_type, source, occurred_at FROM intake_events
-      WHERE lead_id = $1 ORDER BY occurred_at DESC, received_at DESC LIMIT $2`,
-    values: [leadId, limit],
-  };
-}

@@ -47,7 +47,7 @@ export interface AutomationLeadRow extends NotificationLeadRow {
  * in id order, like every lead writer, so the processing job (which holds them already) and the
  * upkeep job never interleave their automation on one lead.
  */
-export function lockAutomationLeads(leadIds: readonly number[], dealIds: readonly number[]): Sql {
+export function lockAutomationLeads(leadIds: readonly number[], dealIds: readonly number[]): Sql<AutomationLeadRow> {
   return {
     text: `SELECT l.id, l.email, l.first_name, l.last_name, l.full_name, l.company, l.title, l.phone, l.country,
         l.region, l.website, l.score, l.grade, l.primary_intent, l.intent_confidence, l.intent_weights,
@@ -151,7 +151,7 @@ export interface LockedDealRow {
 }
 
 /** One deal as it is now, locked until the transaction ends (an action is about to change or read it). */
-export function lockDeal(dealId: number): Sql {
+export function lockDeal(dealId: number): Sql<LockedDealRow> {
   return {
     text: `SELECT id, lead_id, pipeline_id, stage_id, status, owner_member_id, value, priority, stage_entered_at
       FROM deals WHERE id = $1 FOR UPDATE`,
@@ -160,7 +160,7 @@ export function lockDeal(dealId: number): Sql {
 }
 
 /** Moves a deal to a stage and records the visit in its history, in one statement. */
-export function moveDealToStage(dealId: number, stageId: string, cause: string, now: Date): Sql {
+export function moveDealToStage(dealId: number, stageId: string, cause: string, now: Date): Sql<{ from_stage: string }> {
   return {
     text: `WITH old AS (SELECT id, stage_id FROM deals WHERE id = $1),
       moved AS (
@@ -182,7 +182,7 @@ export function insertTask(task: {
   dueAt: Date;
   sourceKey: string;
   now: Date;
-}): Sql {
+}): Sql<{ id: number }> {
   return {
     text: `INSERT INTO tasks (lead_id, deal_id, title, assignee_member_id, due_at, source_key, created_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -198,7 +198,7 @@ export function insertMocoSyncRequest(request: {
   leadId: number;
   dealId: number | null;
   now: Date;
-}): Sql {
+}): Sql<{ id: number; state: string }> {
   return {
     text: `INSERT INTO moco_sync_requests (source_key, entity, lead_id, deal_id, created_at)
       VALUES ($1, $2, $3, $4, $5)
@@ -217,7 +217,7 @@ export function updateAllowedField(
   target: { leadId: number; dealId: number | null },
   value: string | number | null,
   now: Date,
-): Sql {
+): Sql<{ previous: unknown }> {
   const lead = (column: string) => ({
     text: `UPDATE leads AS t SET ${column} = $2, updated_at = $3
       FROM (SELECT id, ${column} AS previous FROM leads WHERE id = $1 FOR UPDATE) AS old

@@ -59,14 +59,6 @@ export function selectConflictLead(conflictId: number): Sql {
 }
 
 /**
- * Locks the lead before its conflict row: the processing job locks leads first and then upserts
- * their conflicts, so deciding in the same order never deadlocks with it.
- */
-export function lockLead(leadId: number): Sql {
-  return { text: 'SELECT id, status FROM leads WHERE id = $1 FOR UPDATE', values: [leadId] };
-}
-
-/**
  * Decides a conflict exactly once: only the statement that finds it still open gets a row back.
  * `resolution` is `pool` or `route:<pipelineId>`.
  */
@@ -90,15 +82,3 @@ export function selectDealOwner(dealId: number): Sql {
   return { text: 'SELECT owner_member_id FROM deals WHERE id = $1', values: [dealId] };
 }
 
-export function insertAuditEntry(row: {
-  actor: string;
-  action: string;
-  leadId: number | null;
-  detail: Record<string, unknown>;
-  now: Date;
-}): Sql {
-  return {
-    text: 'INSERT INTO audit_log (actor, action, lead_id, detail, created_at) VALUES ($1, $2, $3, $4, $5)',
-    values: [row.actor, row.action, row.leadId, JSON.stringify(row.detail), row.now],
-  };
-}

@@ -51,3 +51,21 @@ export function insertInternalEvents(
     ],
   };
 }
+
+export interface RecentEventRow {
+  event_type: string;
+  source: string;
+  occurred_at: Date;
+}
+
+/**
+ * The lead's latest events, newest first (intake_events_lead_idx). Ties on the time it happened
+ * fall to the time it arrived and then the id, so every view of a lead lists them in one order.
+ */
+export function selectRecentEvents(leadId: number, limit: number): Sql<RecentEventRow> {
+  return {
+    text: `SELECT event_type, source, occurred_at FROM intake_events
+      WHERE lead_id = $1 ORDER BY occurred_at DESC, received_at DESC, id DESC LIMIT $2`,
+    values: [leadId, limit],
+  };
+}

@@ -53,6 +53,14 @@ export function lockLeads(ids: readonly number[], skipLocked = false): Sql {
   };
 }
 
+/**
+ * Locks one lead: the first lock of every write to a lead outside processing (alert actions, owner
+ * changes, conflict decisions), taken in the same order as processing takes it. No row: no such lead.
+ */
+export function lockLead(leadId: number): Sql<{ id: number; status: string }> {
+  return { text: 'SELECT id, status FROM leads WHERE id = $1 FOR UPDATE', values: [leadId] };
+}
+
 /** Leads among `ids` that were erased (GDPR): events must not write a person back onto them. */
 export function selectErasedLeads(ids: readonly number[]): Sql<{ id: number }> {
   return { text: 'SELECT id FROM leads WHERE id = ANY($1::bigint[]) AND erased_at IS NOT NULL', values: [ids] };

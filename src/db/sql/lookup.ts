@@ -212,15 +212,6 @@ export function selectLeadCard(leadId: number): Sql {
   };
 }
 
-/** The lead's latest events (intake_events_lead_idx). */
-export function selectRecentEvents(leadId: number, limit: number): Sql {
-  return {
-    text: `SELECT event_type, source, occurred_at FROM intake_events
-      WHERE lead_id = $1 ORDER BY occurred_at DESC LIMIT $2`,
-    values: [leadId, limit],
-  };
-}
-
 export function selectRecentNotes(leadId: number, limit: number): Sql {
   return {
     text: `SELECT author_slack_user, text, created_at FROM lead_notes
@@ -262,20 +253,6 @@ export function selectAwayUntil(memberIds: readonly string[]): Sql {
     text: `SELECT member_id, away_until, status_emoji, status_text, status_expires_at, deactivated
       FROM team_presence WHERE member_id = ANY($1::text[])`,
     values: [memberIds],
-  };
-}
-
-/** Records who did what to which lead; `detail` must not hold personal data of the lead. */
-export function insertAudit(
-  actor: string,
-  action: string,
-  leadId: number | null,
-  detail: object,
-  now: Date,
-): Sql {
-  return {
-    text: `INSERT INTO audit_log (actor, action, lead_id, detail, created_at) VALUES ($1, $2, $3, $4, $5)`,
-    values: [actor, action, leadId, JSON.stringify(detail), now],
   };
 }
 

@@ -5,9 +5,12 @@
  * built by `userMention`; dates by `slackDate` (Leadline's own markup).
  */
 import type { types } from '@slack/bolt';
+
 import type { LeadExplanation } from '../../engine/lead-processor.ts';
+
 import type { Tier } from '../../engine/ruleset.ts';
-import { clockTime, dayTime, personText, type SlackPerson, slackDate } from './lead-details.ts';
+
+import { clockTime, dayTime, slackDate } from './lead-details.ts';
 import {
   actions,
   BLOCK_LIMITS,
@@ -20,6 +23,8 @@ import {
   truncate,
   userMention,
 } from './mrkdwn.ts';
+import { type SlackMessage, type SlackPerson, personText } from './views.ts';
+
 
 /** Action ids of the alert's controls; listeners match on exactly these. */
 export const ALERT_ACTIONS = {
@@ -72,11 +77,6 @@ export interface AlertView {
      */
     reassigned: { outcome: ReassignOutcome; to: SlackPerson | null } | null;
   };
-}
-
-export interface SlackMessage {
-  text: string;
-  blocks: types.KnownBlock[];
 }
 
 /**

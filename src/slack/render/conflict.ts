@@ -6,8 +6,11 @@
  * always set: it is the notification preview and what screen readers announce.
  */
 import type { types } from '@slack/bolt';
+
 import { emailDomain } from '../../engine/identity.ts';
+
 import type { ConflictCandidate, ConflictCause } from '../../engine/routing.ts';
+
 import {
   actions,
   BLOCK_LIMITS,
@@ -19,7 +22,10 @@ import {
   truncateMrkdwn,
   userMention,
 } from './mrkdwn.ts';
+
 import { clockTime } from './lead-details.ts';
+import { type SlackMessage, leadDisplayName } from './views.ts';
+
 
 /** A pipeline button: `value` is `<conflictId>:<pipelineId>`. */
 export const CONFLICT_ROUTE_ACTION = 'conflict.route';
@@ -63,11 +69,6 @@ export interface ConflictView {
   decision?: ConflictDecision | null;
 }
 
-export interface SlackMessage {
-  text: string;
-  blocks: types.KnownBlock[];
-}
-
 const NAME_MAX = 200;
 // Room for the pool button in the one actions block.
 const MAX_ROUTE_BUTTONS = BLOCK_LIMITS.actionsElements - 1;
@@ -83,7 +84,7 @@ const MAX_ROUTE_BUTTONS = BLOCK_LIMITS.actionsElements - 1;
  * // { text: 'Routing conflict: Ada Lovelace (Genomics Lab), score 45. A manager decides.', blocks: [...] }
  */
 export function renderConflict(view: ConflictView): SlackMessage {
-  const name = plain(displayName(view.lead), NAME_MAX);
+  const name = plain(leadDisplayName(view.lead, { email: false }), NAME_MAX);
   const company = view.lead.company?.trim() ? plain(view.lead.company, NAME_MAX) : null;
   const domain = emailDomain(view.lead.email);
   const who = [`*${name}*`, company, domain === null ? null : plain(domain, NAME_MAX)].filter(
@@ -141,7 +142,7 @@ export function renderOwnerNote(input: {
   decidedBy: string;
   conflictId: number;
 }): SlackMessage {
-  const name = plain(displayName(input.lead), NAME_MAX);
+  const name = plain(leadDisplayName(input.lead, { email: false }), NAME_MAX);
   const company = input.lead.company?.trim() ? ` (${plain(input.lead.company, NAME_MAX)})` : '';
   const pipeline = plain(input.pipelineName, NAME_MAX);
   const text = `${userMention(input.decidedBy)} routed *${name}*${company} to *${pipeline}*; the deal is yours.`;
@@ -171,20 +172,6 @@ export function alreadyDecidedText(
       ? `routed to ${plain(pipelineName({ pipelines }, decision.pipelineId), NAME_MAX)}`
       : 'kept in the pool';
   return `Already decided by ${userMention(decision.by)} at ${clockTime(decision.at, timeZone)}: ${what}.`;
-}
-
-/**
- * A lead's display name: full name, else first and last name, else `Lead #id`. The email is left
- * out on purpose: the channel sees only its domain. Raw (unescaped): pass it through `plain`.
- *
- * @example
- * displayName({ id: 7, firstName: 'Ada', lastName: 'Lovelace', score: 0, intentWeights: {} }) // 'Ada Lovelace'
- */
-export function displayName(lead: Pick<ConflictLead, 'id' | 'fullName' | 'firstName' | 'lastName'>): string {
-  const full = lead.fullName?.trim();
-  if (full) return full;
-  const parts = [lead.firstName, lead.lastName].map((p) => p?.trim()).filter((p) => !!p);
-  return parts.length > 0 ? parts.join(' ') : `Lead #${lead.id}`;
 }
 
 function decisionText(decision: ConflictDecision, view: ConflictView): string {

@@ -3,10 +3,14 @@
  * and member names are escaped like any other text.
  */
 import type { types } from '@slack/bolt';
-import type { SlackMessage } from './lead-card.ts';
+
 import { context, fields, header, plain, section } from './mrkdwn.ts';
+
 import { formatDuration, formatLocal } from './time.ts';
+
 import type { FairnessRow } from '../../engine/fairness.ts';
+import type { SlackMessage } from './views.ts';
+
 
 /** A member's rotation leads in a window against what their share of each pipeline predicts. */
 

@@ -5,15 +5,14 @@
  * only through `plain`; rule ids, pipeline names and explanations from the ruleset are escaped too.
  */
 import type { types } from '@slack/bolt';
+
 import { actions, button, context, fields, header, plain, section, userMention } from './mrkdwn.ts';
+
 import { relativeTime } from './time.ts';
+import type { SlackMessage, SlackPerson } from './views.ts';
+
 
 /** Someone on the team as the card names them. */
-export interface CardPerson {
-  name: string;
-  slackUserId: string | null;
-}
-
 export interface LeadCardData {
   id: number;
   /** Display name, raw (the card escapes it). */
@@ -31,15 +30,15 @@ export interface LeadCardData {
   /** Each configured intent with its share of live intent weight and the pipelines serving it. */
   intents: { intent: string; share: number; pipelines: string[] }[];
   signals: { signal: string; intent: string; tier: string; weight: number; occurredAt: Date }[];
-  owner: CardPerson | null;
-  claimedBy: { person: CardPerson; at: Date } | null;
+  owner: SlackPerson | null;
+  claimedBy: { person: SlackPerson; at: Date } | null;
   disqualified: boolean;
   deals: {
     id: number;
     pipeline: string;
     stage: string;
     status: string;
-    owner: CardPerson | null;
+    owner: SlackPerson | null;
     queue: string | null;
     value: number | null;
   }[];
@@ -56,11 +55,6 @@ export interface LeadCardData {
   /** Routing and assignment explanations, plain sentences. */
   why: string[];
   notes: { authorSlackUserId: string; text: string; at: Date }[];
-}
-
-export interface SlackMessage {
-  text: string;
-  blocks: types.KnownBlock[];
 }
 
 /** Button action ids on the card. Claim and Details are served by the hot-lead alert listeners. */
@@ -84,7 +78,7 @@ const MAX_BREAKDOWN = 8;
 const MAX_SIGNALS = 6;
 const SLA_STEPS = ['', 'owner reminded', 'escalated to managers', 'reassigned'];
 
-function person(p: CardPerson | null, fallback: string): string {
+function person(p: SlackPerson | null, fallback: string): string {
   if (p === null) return fallback;
   return p.slackUserId === null
     ? plain(p.name, 100)

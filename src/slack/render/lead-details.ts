@@ -4,15 +4,13 @@
  * a ruleset supplied goes through `plain` (escaped once, cut); only Leadline's own markup is trusted.
  */
 import type { types } from '@slack/bolt';
-import type { LeadExplanation } from '../../engine/lead-processor.ts';
-import { BLOCK_LIMITS, context, divider, fields, header, plain, section, userMention } from './mrkdwn.ts';
-import { formatLocal, zonedParts } from './time.ts';
 
-/** A team member (or anyone) as a message names them: a mention when the Slack id is known. */
-export interface SlackPerson {
-  slackUserId: string | null;
-  name: string;
-}
+import type { LeadExplanation } from '../../engine/lead-processor.ts';
+
+import { BLOCK_LIMITS, context, divider, fields, header, plain, section, userMention } from './mrkdwn.ts';
+
+import { formatLocal, zonedParts } from './time.ts';
+import { type SlackPerson, personText } from './views.ts';
 
 export interface LeadDetails {
   leadId: number;
@@ -51,38 +49,6 @@ export const LEAD_DETAILS_TITLE = 'Lead details';
 
 // Per-list caps keep the modal under Slack's 100 blocks with every section heading in place.
 const CAPS = { breakdown: 40, signals: 15, deals: 10, events: 15 } as const;
-
-/**
- * A lead's display name: full name, else first and last name, else email, else `Lead #id`. Raw
- * (unescaped): it goes through `plain` where it enters a message.
- *
- * @example
- * leadDisplayName({ id: 7, firstName: 'Ada', lastName: 'Lovelace' }) // 'Ada Lovelace'
- */
-export function leadDisplayName(lead: {
-  id: number;
-  fullName?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  email?: string | null;
-}): string {
-  const full = lead.fullName?.trim();
-  if (full) return full;
-  const parts = [lead.firstName, lead.lastName].map((p) => p?.trim()).filter((p) => !!p);
-  if (parts.length > 0) return parts.join(' ');
-  return lead.email?.trim() || `Lead #${lead.id}`;
-}
-
-/**
- * A person as safe mrkdwn: `<@U…>` when the Slack id is known, else the escaped name.
- *
- * @example
- * personText({ slackUserId: 'U0ANNA001', name: 'Anna' }) // '<@U0ANNA001>'
- */
-export function personText(person: SlackPerson | null, none = 'Unassigned'): string {
-  if (person === null) return none;
-  return person.slackUserId === null ? plain(person.name, 100) : userMention(person.slackUserId);
-}
 
 /**
  * Wall-clock time in a zone, 24-hour.

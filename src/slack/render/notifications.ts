@@ -6,10 +6,16 @@
  * the notification preview and what screen readers announce.
  */
 import type { types } from '@slack/bolt';
+
 import type { DealView } from '../../engine/facts.ts';
-import type { RoutingRuleset, TeamConfig, TeamMember } from '../../engine/routing-schema.ts';
+
+import type { RoutingRuleset } from '../../engine/routing-schema.ts';
+
 import type { UpkeepFinding } from '../../engine/upkeep.ts';
+
 import { BLOCK_LIMITS, context, fields, header, plain, section, truncate, userMention } from './mrkdwn.ts';
+import { type SlackMessage, leadDisplayName } from './views.ts';
+
 
 /** The lead as a message shows it. */
 export interface NotificationLead {
@@ -37,40 +43,6 @@ export interface NotificationDeal {
   value?: number | null;
   priority?: string | null;
   daysInStage?: number | null;
-}
-
-export interface SlackMessage {
-  /** Notification preview; escaped like the blocks. */
-  text: string;
-  blocks: types.KnownBlock[];
-}
-
-/**
- * A lead's display name: full name, else first and last name, else email, else `Lead #id`. Raw
- * (unescaped): pass it through `plain` before it enters a message.
- *
- * @example
- * leadName({ id: '7', firstName: 'Ada', lastName: 'Lovelace', score: 0, grade: 'F' }) // 'Ada Lovelace'
- */
-export function leadName(
-  lead: Pick<NotificationLead, 'id' | 'fullName' | 'firstName' | 'lastName' | 'email'>,
-) {
-  const full = lead.fullName?.trim();
-  if (full) return full;
-  const parts = [lead.firstName, lead.lastName].map((p) => p?.trim()).filter((p) => !!p);
-  if (parts.length > 0) return parts.join(' ');
-  return lead.email?.trim() || `Lead #${lead.id}`;
-}
-
-/**
- * The active managers and admins, in team order: who `managers` notifications, tasks and upkeep
- * alerts reach (the ruleset has no managers channel, so each gets a DM).
- *
- * @example
- * managerRecipients(ruleset.team) // [{ id: 'lena.wagner', slack_user_id: 'U0AAAA005', role: 'manager', … }]
- */
-export function managerRecipients(team: TeamConfig): TeamMember[] {
-  return team.members.filter((m) => m.active && (m.role === 'manager' || m.role === 'admin'));
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -154,7 +126,7 @@ export function renderNotification(input: {
   deal: NotificationDeal | null;
 }): SlackMessage {
   const { lead, deal } = input;
-  const name = plain(leadName(lead), NAME);
+  const name = plain(leadDisplayName(lead), NAME);
   const company = lead.company ? plain(lead.company, NAME) : null;
   const who = company === null ? name : `${name} (${company})`;
   const footer = context([`Automation \`${plain(input.ruleId, 100)}\` · lead #${plain(lead.id, 20)}`]);
@@ -234,7 +206,7 @@ export function renderUpkeepFinding(input: {
   deal: NotificationDeal | null;
 }): SlackMessage {
   const { finding, deal } = input;
-  const name = plain(input.lead === null ? `Lead #${finding.leadId}` : leadName(input.lead), NAME);
+  const name = plain(input.lead === null ? `Lead #${finding.leadId}` : leadDisplayName(input.lead), NAME);
   const company = input.lead?.company ? ` (${plain(input.lead.company, NAME)})` : '';
   const who = `${name}${company}`;
   const pipeline = deal === null ? 'the' : `the ${plain(deal.pipelineName, NAME)}`;
