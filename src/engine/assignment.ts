@@ -6,6 +6,7 @@ import type {
   TeamMember,
 } from './routing-schema.ts';
 import { rotationMembers } from './routing-schema.ts';
+import { LeadlineError } from '../errors.ts';
 import { type AbsenceReason, absence, type MemberPresence } from './presence.ts';
 
 /**
@@ -240,83 +241,179 @@ export function assignOwner(
   now: Date,
 ): AssignmentResult {
   const pipeline = ruleset.pipelines.find((p) => p.id === input.pipelineId);
-  if (pipeline === undefined) throw new Error(`unknown pipeline ${input.pipelineId}`);
+  if (pipeline === undefined) {
+    throw new LeadlineError('ruleset_invalid', `unknown pipeline ${input.pipelineId}`);
+  }
   const a = pipeline.assignment;
   const inner = a.strategy === 'territory' ? a.within : a.strategy;
-  const team = new Map(ruleset.team.members.map((m) => [m.id, m]));
-  const presence = new Map(input.presence.map((p) => [p.memberId, p]));
-  const previous = new Map(input.ledger.rows.map((row) => [row.memberId, row]));
-  const away = ruleset.team.away;
+  const context: WorkingContext = {
+    assignment: a,
+    inner,
+    team: new Map(ruleset.team.members.map((m) => [m.id, m])),
+    presence: new Map(input.presence.map((p) => [p.memberId, p])),
+    previous: new Map(input.ledger.rows.map((row) => [row.memberId, row])),
+    away: ruleset.team.away,
+    now,
+  };
 
-  const work: Working[] = rotationMembers(pipeline, ruleset.team).map((memberId) => {
-    const member = team.get(memberId);
-    const seen = presence.get(memberId);
-    const reason: SkipReason | null =
-      member === undefined ? { kind: 'not_in_team' } : absence(member, seen, away, now);
-    const capacity = member?.capacity ?? a.capacity ?? null;
-    const weight =
-      inner === 'weighted'
-        ? (a.weights?.[memberId] ?? member?.weight ?? 1)
-        : inner === 'capacity'
-          ? (capacity ?? 1)
-          : 1;
-    const old = previous.get(memberId);
-    return {
-      member,
-      memberId,
-      row: { memberId, received: 0, deficit: 0, lastAssignedSeq: null, ...old, present: reason === null },
-      present: reason === null,
-      eligible: reason === null,
-      reason,
-      weight,
-      share: 0,
-      openDeals: seen?.openDeals ?? 0,
-      capacity,
-    };
-  });
-  rebalance(work, previous);
+  const work = rotationMembers(pipeline, ruleset.team).map((memberId) => startWorking(memberId, context));
+  rebalance(work, context.previous);
+  const territory = applyTerritory(work, a, input.lead);
+  excludeFull(work);
 
-  let territory: AssignmentResult['territory'] = null;
-  let cause: FallbackCause | null = work.length === 0 ? 'no_members' : null;
-  if (a.strategy === 'territory') {
-    const country = norm(input.lead.country);
-    const region = leadRegion(input.lead, a);
-    const inside = work.filter(
-      (w) => w.present && w.member !== undefined && covers(w.member, country, region),
-    );
-    territory = { country, region, matched: inside.length > 0 };
-    if (inside.length > 0) {
-      for (const w of work) {
-        if (w.present && !inside.includes(w)) exclude(w, { kind: 'out_of_territory' });
-      }
-    } else if (a.unmatched === 'fallback') {
-      cause = 'no_territory_match';
-      for (const w of work) {
-        if (w.present) exclude(w, { kind: 'out_of_territory' });
-      }
-    }
-  }
-  for (const w of work) {
-    if (w.eligible && w.capacity !== null && w.openDeals >= w.capacity) {
-      exclude(w, { kind: 'at_capacity', openDeals: w.openDeals, capacity: w.capacity });
-    }
-  }
-
-  const eligible = work.filter((w) => w.eligible);
   const base = {
     pipelineId: pipeline.id,
     leadId: input.lead.leadId,
     strategy: a.strategy,
     innerStrategy: inner,
-    territory,
+    territory: territory.territory,
     rulesetVersion: ruleset.version,
   };
-  const kept = input.ledger.rows.filter((row) => !work.some((w) => w.memberId === row.memberId));
-  const rowsOf = () => [
-    ...work.map((w) => ({ ...w.row })),
-    ...kept.map((row) => ({ ...row, present: false })),
-  ];
-  const report = (w: Working, status: CandidateReport['status']): CandidateReport => ({
+  const eligible = work.filter((w) => w.eligible);
+  if (eligible.length === 0) {
+    const cause = fallbackCause(work, territory.cause);
+    return {
+      ...base,
+      outcome: fallback(cause, a, context.team, context.presence, context.away, now),
+      candidates: work.map((w) => candidateReport(w, 'skipped')),
+      ledger: ledgerAfter(pipeline.id, input.ledger.seq, work, input.ledger.rows),
+    };
+  }
+
+  const byRoom = inner === 'capacity';
+  addShares(eligible);
+  const winner = pickWinner(eligible, byRoom);
+  const candidates = pickReports(work, winner, byRoom);
+  const seq = input.ledger.seq + 1;
+  credit(winner, seq);
+  const m = winner.member!;
+  return {
+    ...base,
+    outcome: { kind: 'member', memberId: m.id, slackUserId: m.slack_user_id, name: m.name },
+    candidates,
+    ledger: ledgerAfter(pipeline.id, seq, work, input.ledger.rows),
+  };
+}
+
+/** What building a member's working row reads besides the member id. */
+interface WorkingContext {
+  assignment: AssignmentConfig;
+  inner: Exclude<AssignmentStrategy, 'territory'>;
+  team: Map<string, TeamMember>;
+  presence: Map<string, MemberPresence>;
+  previous: Map<string, LedgerRow>;
+  away: TeamConfig['away'];
+  now: Date;
+}
+
+/** A rotation member's working row: presence, capacity, weight and a copy of their ledger row. */
+function startWorking(memberId: string, context: WorkingContext): Working {
+  const { assignment: a, inner } = context;
+  const member = context.team.get(memberId);
+  const seen = context.presence.get(memberId);
+  const reason: SkipReason | null =
+    member === undefined ? { kind: 'not_in_team' } : absence(member, seen, context.away, context.now);
+  const capacity = member?.capacity ?? a.capacity ?? null;
+  const weight =
+    inner === 'weighted'
+      ? (a.weights?.[memberId] ?? member?.weight ?? 1)
+      : inner === 'capacity'
+        ? (capacity ?? 1)
+        : 1;
+  const old = context.previous.get(memberId);
+  return {
+    member,
+    memberId,
+    row: { memberId, received: 0, deficit: 0, lastAssignedSeq: null, ...old, present: reason === null },
+    present: reason === null,
+    eligible: reason === null,
+    reason,
+    weight,
+    share: 0,
+    openDeals: seen?.openDeals ?? 0,
+    capacity,
+  };
+}
+
+/**
+ * `territory`: keeps only present members covering the lead's country or region. With nobody
+ * covering it, everyone stays eligible unless `unmatched: fallback`, which excludes them all.
+ */
+function applyTerritory(
+  work: Working[],
+  a: AssignmentConfig,
+  lead: AssignmentInput['lead'],
+): { territory: AssignmentResult['territory']; cause: 'no_territory_match' | null } {
+  if (a.strategy !== 'territory') return { territory: null, cause: null };
+  const country = norm(lead.country);
+  const region = leadRegion(lead, a);
+  const inside = work.filter((w) => w.present && w.member !== undefined && covers(w.member, country, region));
+  const territory = { country, region, matched: inside.length > 0 };
+  if (inside.length > 0) {
+    for (const w of work) {
+      if (w.present && !inside.includes(w)) exclude(w, { kind: 'out_of_territory' });
+    }
+  } else if (a.unmatched === 'fallback') {
+    for (const w of work) {
+      if (w.present) exclude(w, { kind: 'out_of_territory' });
+    }
+    return { territory, cause: 'no_territory_match' };
+  }
+  return { territory, cause: null };
+}
+
+/** Capacity limits apply to every strategy: an eligible member at capacity sits this lead out. */
+function excludeFull(work: Working[]): void {
+  for (const w of work) {
+    if (w.eligible && w.capacity !== null && w.openDeals >= w.capacity) {
+      exclude(w, { kind: 'at_capacity', openDeals: w.openDeals, capacity: w.capacity });
+    }
+  }
+}
+
+/** Why nobody in the rotation can take the lead: a territory miss, an empty rotation, else full or away. */
+function fallbackCause(work: readonly Working[], territoryCause: FallbackCause | null): FallbackCause {
+  if (territoryCause !== null) return territoryCause;
+  if (work.length === 0) return 'no_members';
+  return work.some((w) => w.present) ? 'all_full' : 'all_absent';
+}
+
+/** Gives each eligible member this lead's share (weight ÷ total weight) and adds it to their deficit. */
+function addShares(eligible: Working[]): void {
+  const total = eligible.reduce((sum, w) => sum + w.weight, 0);
+  for (const w of eligible) {
+    w.share = w.weight / total;
+    w.row.deficit += w.share;
+  }
+}
+
+/** The eligible member who gets the lead: first by `compare` among those not ahead of their share. */
+function pickWinner(eligible: Working[], byRoom: boolean): Working {
+  // Members ahead of their share wait (unless everyone is); `capacity` goes by room first.
+  const notAhead = eligible.filter((w) => w.row.deficit >= -EPS);
+  const pool = byRoom || notAhead.length === 0 ? eligible : notAhead;
+  return pool.reduce((best, w) => (compare(w, best, byRoom) < 0 ? w : best));
+}
+
+/** Every member's report, with why each other eligible member lost to the winner. */
+function pickReports(work: Working[], winner: Working, byRoom: boolean): CandidateReport[] {
+  return work.map((w) => {
+    if (w === winner) return candidateReport(w, 'chosen');
+    if (w.eligible) w.reason = skipReason(w, winner, byRoom);
+    return candidateReport(w, 'skipped');
+  });
+}
+
+/** Books the lead on the winner's row: one lead less owed, one more received, last at `seq`. */
+function credit(winner: Working, seq: number): void {
+  winner.row.deficit -= 1;
+  winner.row.received += 1;
+  winner.row.lastAssignedSeq = seq;
+}
+
+/** One member's row of the explanation, as the member stands now. */
+function candidateReport(w: Working, status: CandidateReport['status']): CandidateReport {
+  return {
     memberId: w.memberId,
     name: w.member?.name ?? w.memberId,
     status,
@@ -325,42 +422,20 @@ export function assignOwner(
     deficit: w.row.deficit,
     openDeals: w.openDeals,
     capacity: w.capacity,
-  });
+  };
+}
 
-  if (eligible.length === 0) {
-    cause ??= work.some((w) => w.present) ? 'all_full' : 'all_absent';
-    return {
-      ...base,
-      outcome: fallback(cause, a, team, presence, away, now),
-      candidates: work.map((w) => report(w, 'skipped')),
-      ledger: { pipelineId: pipeline.id, seq: input.ledger.seq, rows: rowsOf() },
-    };
-  }
-
-  const total = eligible.reduce((sum, w) => sum + w.weight, 0);
-  for (const w of eligible) {
-    w.share = w.weight / total;
-    w.row.deficit += w.share;
-  }
-  const byRoom = inner === 'capacity';
-  // Members ahead of their share wait (unless everyone is); `capacity` goes by room first.
-  const notAhead = eligible.filter((w) => w.row.deficit >= -EPS);
-  const pool = byRoom || notAhead.length === 0 ? eligible : notAhead;
-  const winner = pool.reduce((best, w) => (compare(w, best, byRoom) < 0 ? w : best));
-  const reports = work.map((w) => {
-    if (w === winner) return report(w, 'chosen');
-    if (w.eligible) w.reason = skipReason(w, winner, byRoom);
-    return report(w, 'skipped');
-  });
-  const seq = input.ledger.seq + 1;
-  winner.row.deficit -= 1;
-  winner.row.received += 1;
-  winner.row.lastAssignedSeq = seq;
-  const m = winner.member!;
+/** The ledger to persist: the rotation's rows, then rows of members no longer in it (not present). */
+function ledgerAfter(
+  pipelineId: string,
+  seq: number,
+  work: readonly Working[],
+  previousRows: readonly LedgerRow[],
+): AssignmentLedger {
+  const kept = previousRows.filter((row) => !work.some((w) => w.memberId === row.memberId));
   return {
-    ...base,
-    outcome: { kind: 'member', memberId: m.id, slackUserId: m.slack_user_id, name: m.name },
-    candidates: reports,
-    ledger: { pipelineId: pipeline.id, seq, rows: rowsOf() },
+    pipelineId,
+    seq,
+    rows: [...work.map((w) => ({ ...w.row })), ...kept.map((row) => ({ ...row, present: false }))],
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LeadlineError } from '../errors.ts';
 import type { LeadlineEvent, LeadProfile } from './event.ts';
 
 /**
@@ -199,7 +200,9 @@ export type EventMatcher = (ctx: EventContext) => boolean;
 export function compileMatcher(eventType: string, conditions: readonly Condition[]): EventMatcher {
   const tests = conditions.map((condition) => {
     const get = fieldGetter(condition.field);
-    if (get === null) throw new Error(`unreadable condition field ${condition.field}`);
+    if (get === null) {
+      throw new LeadlineError('ruleset_invalid', `unreadable condition field ${condition.field}`);
+    }
     const test = valueTest(condition);
     return (ctx: EventContext) => test(get(ctx));
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LeadlineError } from '../errors.ts';
 import {
+  type ActionConfig,
   automationSchema,
   type AutomationRuleConfig,
   type PipelineConfig,
@@ -118,6 +119,34 @@ function stageProblem(data: RoutingSections, pipelineId: string | undefined, sta
  */
 export function routingIssues(data: RoutingSections): RoutingIssue[] {
   const issues: RoutingIssue[] = [];
+  checkTeam(data, issues);
+  for (let i = 0; i < data.pipelines.length; i++) checkAssignment(data, i, issues);
+  const known = knownIds(data);
+  checkManagerDecides(data, known, issues);
+  data.automation.forEach((rule, i) => checkAutomationRule(data, known, rule, i, issues));
+  checkUpkeepStages(data, known, issues);
+  return issues;
+}
+
+/** The ids rules may name, and the message for a pipeline that is not among them. */
+interface KnownIds {
+  pipelineIds: string[];
+  memberIds: string[];
+  unknownPipeline: string;
+}
+
+/** The pipeline and member ids of the sections, with the unknown-pipeline message listing the former. */
+function knownIds(data: RoutingSections): KnownIds {
+  const pipelineIds = data.pipelines.map((p) => p.id);
+  return {
+    pipelineIds,
+    memberIds: data.team.members.map((m) => m.id),
+    unknownPipeline: `unknown pipeline; expected one of ${pipelineIds.join(', ') || '(no pipelines)'}`,
+  };
+}
+
+/** Team members: member ids and Slack user ids are each unique. */
+function checkTeam(data: RoutingSections, issues: RoutingIssue[]): void {
   const memberIds = data.team.members.map((m) => m.id);
   for (const i of duplicateIndexes(memberIds)) {
     issues.push({ path: ['team', 'members', i, 'id'], message: `duplicate member id "${memberIds[i]}"` });
@@ -126,18 +155,21 @@ export function routingIssues(data: RoutingSections): RoutingIssue[] {
   for (const i of duplicateIndexes(slackIds)) {
     issues.push({ path: ['team', 'members', i, 'slack_user_id'], message: 'duplicate Slack user id' });
   }
-  for (let i = 0; i < data.pipelines.length; i++) checkAssignment(data, i, issues);
+}
 
-  const pipelineIds = data.pipelines.map((p) => p.id);
-  const unknownPipeline = `unknown pipeline; expected one of ${pipelineIds.join(', ') || '(no pipelines)'}`;
+/** `routing.manager_decides`: unique rule ids, known pipelines, and only lead fields in `when`. */
+function checkManagerDecides(data: RoutingSections, known: KnownIds, issues: RoutingIssue[]): void {
   const rules = data.routing.manager_decides;
   for (const i of duplicateIndexes(rules.map((r) => r.id))) {
     issues.push({ path: ['routing', 'manager_decides', i, 'id'], message: 'duplicate rule id' });
   }
   rules.forEach((rule, i) => {
     rule.pipelines?.forEach((p, j) => {
-      if (!pipelineIds.includes(p)) {
-        issues.push({ path: ['routing', 'manager_decides', i, 'pipelines', j], message: unknownPipeline });
+      if (!known.pipelineIds.includes(p)) {
+        issues.push({
+          path: ['routing', 'manager_decides', i, 'pipelines', j],
+          message: known.unknownPipeline,
+        });
       }
     });
     rule.when.forEach((condition, j) => {
@@ -149,60 +181,78 @@ export function routingIssues(data: RoutingSections): RoutingIssue[] {
       }
     });
   });
+}
 
+/** One automation rule: the threshold, intent, pipeline and stage its trigger names, then its actions. */
+function checkAutomationRule(
+  data: RoutingSections,
+  known: KnownIds,
+  rule: AutomationRuleConfig,
+  i: number,
+  issues: RoutingIssue[],
+): void {
+  const at = (...rest: (string | number)[]) => ['automation', i, ...rest];
+  const trigger = rule.trigger;
   const thresholds = data.thresholds.map((t) => t.name);
-  data.automation.forEach((rule, i) => {
-    const at = (...rest: (string | number)[]) => ['automation', i, ...rest];
-    const trigger = rule.trigger;
-    if (trigger.type === 'score_threshold' && !thresholds.includes(trigger.threshold)) {
-      issues.push({
-        path: at('trigger', 'threshold'),
-        message: `unknown threshold; expected one of ${thresholds.join(', ')}`,
-      });
-    }
-    if (trigger.type === 'intent_detected' && !data.intent.intents.includes(trigger.intent)) {
-      issues.push({
-        path: at('trigger', 'intent'),
-        message: `unknown intent; expected one of ${data.intent.intents.join(', ')}`,
-      });
-    }
-    const triggerPipeline = 'pipeline' in trigger ? trigger.pipeline : undefined;
-    if (triggerPipeline !== undefined && !pipelineIds.includes(triggerPipeline)) {
-      issues.push({ path: at('trigger', 'pipeline'), message: unknownPipeline });
-    }
-    if ('stage' in trigger && trigger.stage !== undefined) {
-      const problem = stageProblem(data, triggerPipeline, trigger.stage);
-      if (problem !== null) issues.push({ path: at('trigger', 'stage'), message: problem });
-    }
-    rule.actions.forEach((action, j) => {
-      let problem: [string, string] | null = null;
-      if (action.type === 'move_to_stage') {
-        const stage = stageProblem(data, triggerPipeline, action.stage);
-        if (stage !== null) problem = ['stage', stage];
-      } else if (action.type === 'assign_owner' && action.member !== undefined) {
-        if (!memberIds.includes(action.member)) problem = ['member', 'unknown team member'];
-      } else if (
-        action.type === 'create_task' &&
-        action.assignee !== 'owner' &&
-        action.assignee !== 'managers'
-      ) {
-        if (!memberIds.includes(action.assignee)) problem = ['assignee', 'unknown team member'];
-      } else if (action.type === 'route_to_pipeline' && !pipelineIds.includes(action.pipeline)) {
-        problem = ['pipeline', unknownPipeline];
-      }
-      if (problem !== null) issues.push({ path: at('actions', j, problem[0]), message: problem[1] });
+  if (trigger.type === 'score_threshold' && !thresholds.includes(trigger.threshold)) {
+    issues.push({
+      path: at('trigger', 'threshold'),
+      message: `unknown threshold; expected one of ${thresholds.join(', ')}`,
     });
+  }
+  if (trigger.type === 'intent_detected' && !data.intent.intents.includes(trigger.intent)) {
+    issues.push({
+      path: at('trigger', 'intent'),
+      message: `unknown intent; expected one of ${data.intent.intents.join(', ')}`,
+    });
+  }
+  const triggerPipeline = 'pipeline' in trigger ? trigger.pipeline : undefined;
+  if (triggerPipeline !== undefined && !known.pipelineIds.includes(triggerPipeline)) {
+    issues.push({ path: at('trigger', 'pipeline'), message: known.unknownPipeline });
+  }
+  if ('stage' in trigger && trigger.stage !== undefined) {
+    const problem = stageProblem(data, triggerPipeline, trigger.stage);
+    if (problem !== null) issues.push({ path: at('trigger', 'stage'), message: problem });
+  }
+  rule.actions.forEach((action, j) => {
+    const problem = actionProblem(data, known, action, triggerPipeline);
+    if (problem !== null) issues.push({ path: at('actions', j, problem[0]), message: problem[1] });
   });
+}
 
+/** The field and message of what an action names that does not exist, or null when it all does. */
+function actionProblem(
+  data: RoutingSections,
+  known: KnownIds,
+  action: ActionConfig,
+  triggerPipeline: string | undefined,
+): [string, string] | null {
+  if (action.type === 'move_to_stage') {
+    const stage = stageProblem(data, triggerPipeline, action.stage);
+    return stage === null ? null : ['stage', stage];
+  }
+  if (action.type === 'assign_owner' && action.member !== undefined) {
+    return known.memberIds.includes(action.member) ? null : ['member', 'unknown team member'];
+  }
+  if (action.type === 'create_task' && action.assignee !== 'owner' && action.assignee !== 'managers') {
+    return known.memberIds.includes(action.assignee) ? null : ['assignee', 'unknown team member'];
+  }
+  if (action.type === 'route_to_pipeline' && !known.pipelineIds.includes(action.pipeline)) {
+    return ['pipeline', known.unknownPipeline];
+  }
+  return null;
+}
+
+/** `upkeep.stages`: each override names a known pipeline and one of its stages. */
+function checkUpkeepStages(data: RoutingSections, known: KnownIds, issues: RoutingIssue[]): void {
   data.upkeep.stages.forEach((entry, i) => {
-    if (!pipelineIds.includes(entry.pipeline)) {
-      issues.push({ path: ['upkeep', 'stages', i, 'pipeline'], message: unknownPipeline });
+    if (!known.pipelineIds.includes(entry.pipeline)) {
+      issues.push({ path: ['upkeep', 'stages', i, 'pipeline'], message: known.unknownPipeline });
     } else {
       const problem = stageProblem(data, entry.pipeline, entry.stage);
       if (problem !== null) issues.push({ path: ['upkeep', 'stages', i, 'stage'], message: problem });
     }
   });
-  return issues;
 }
 
 const sectionsSchema = z.strictObject({
