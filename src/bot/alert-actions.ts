@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
+
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-import { withTransaction } from '../db/pool.ts';
+
 import { canManage, memberBySlackUser } from '../engine/team.ts';
 import { type ClaimResult, claimLead, disqualifyLead, snoozeAlert } from '../app/commands/alert-actions.ts';
 import type { AppContext } from '../app/context.ts';
 import { loadLeadDetails } from '../app/queries/lead-details.ts';
 import { routeLeadByManager } from '../app/commands/route-by-manager.ts';
-import { kickSlackDelivery } from '../slack/outbox/kick.ts';
-import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import { actionInteraction, type ReplyTarget, respond, viewInteraction } from '../slack/respond.ts';
 import {
   ALERT_ACTIONS,
   NOT_A_FIT_CALLBACK,
@@ -65,8 +64,8 @@ interface Click {
   userId: string;
   value: string;
   triggerId: string | null;
-  responseUrl: string | null;
-  actionTs: string;
+  /** Where answers to this click go; one answer per click, however often Slack delivers it. */
+  target: ReplyTarget;
 }
 
 const metadataSchema = z
@@ -85,6 +84,7 @@ const metadataSchema = z
 const submissionSchema = z.object({
   user: z.object({ id: slackUserId }),
   view: z.object({
+    id: z.string().min(1).max(100),
     private_metadata: metadataSchema,
     state: z.object({
       values: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))),
@@ -122,7 +122,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
         slackUserId: click.userId,
         now: ctx.now(),
       });
-      if (!result.won) await respond(ctx, click, lostClaimText(ctx, click.userId, result));
+      if (!result.won) await answer(ctx, click.target, lostClaimText(ctx, click.userId, result));
     });
   });
 
@@ -130,7 +130,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
     await ack();
     await handleClick(ctx, body, async (click) => {
       const details = await loadLeadDetails(ctx.pool, ctx.ruleset, leadId.parse(click.value), ctx.now());
-      if (details === null) return respond(ctx, click, TEXT.gone);
+      if (details === null) return answer(ctx, click.target, TEXT.gone);
       await client.views.open({ trigger_id: click.triggerId ?? '', view: renderLeadDetailsModal(details) });
     });
   });
@@ -145,7 +145,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
         option,
         now: ctx.now(),
       });
-      if (snoozed === null) await respond(ctx, click, TEXT.noLiveAlert);
+      if (snoozed === null) await answer(ctx, click.target, TEXT.noLiveAlert);
       // Success shows in the alert message itself (updated through the outbox).
       else ctx.log.debug({ leadId: id, option: SNOOZE_OPTIONS[option] }, 'alert snoozed');
     });
@@ -156,7 +156,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
     await handleClick(ctx, body, async (click) => {
       const id = leadId.parse(click.value);
       const details = await loadLeadDetails(ctx.pool, ctx.ruleset, id, ctx.now());
-      if (details === null) return respond(ctx, click, TEXT.gone);
+      if (details === null) return answer(ctx, click.target, TEXT.gone);
       const view = renderNotAFitModal({ leadId: id, leadName: details.name });
       await client.views.open({ trigger_id: click.triggerId ?? '', view });
     });
@@ -167,11 +167,11 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
     await handleClick(ctx, body, async (click) => {
       // Rendered for everyone, checked here: a rep's click changes nothing.
       if (!canManage(memberBySlackUser(ctx.ruleset, click.userId)))
-        return respond(ctx, click, TEXT.notManager);
-      if (ctx.ruleset.pipelines.length === 0) return respond(ctx, click, TEXT.noPipelines);
+        return answer(ctx, click.target, TEXT.notManager);
+      if (ctx.ruleset.pipelines.length === 0) return answer(ctx, click.target, TEXT.noPipelines);
       const id = leadId.parse(click.value);
       const details = await loadLeadDetails(ctx.pool, ctx.ruleset, id, ctx.now());
-      if (details === null) return respond(ctx, click, TEXT.gone);
+      if (details === null) return answer(ctx, click.target, TEXT.gone);
       const view = renderRouteModal({ leadId: id, leadName: details.name, pipelines: ctx.ruleset.pipelines });
       await client.views.open({ trigger_id: click.triggerId ?? '', view });
     });
@@ -195,6 +195,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
     }
     await ack();
     const { user, view } = parsed.data;
+    const target = submitter(user.id, view.id);
     try {
       await disqualifyLead(ctx.pool, ctx, {
         leadId: view.private_metadata.leadId,
@@ -204,7 +205,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
       });
     } catch (err) {
       ctx.log.error({ err, leadId: view.private_metadata.leadId }, 'not a fit failed');
-      await directMessage(ctx, user.id, `error:${randomUUID()}`, TEXT.failed);
+      await answer(ctx, target, TEXT.failed, 'failed');
     }
   });
 
@@ -227,6 +228,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
     }
     await ack();
     const { user, view } = parsed.data;
+    const target = submitter(user.id, view.id);
     const id = view.private_metadata.leadId;
     try {
       const result = await routeLeadByManager(ctx.pool, ctx, {
@@ -242,16 +244,11 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
             : result.why === 'not_found'
               ? 'the lead no longer exists'
               : `routing answered "${plain(result.why, 40)}"`;
-        await directMessage(
-          ctx,
-          user.id,
-          `route-result:${id}:${pipeline.id}:${randomUUID()}`,
-          `Lead not routed: ${why}.`,
-        );
+        await answer(ctx, target, `Lead not routed: ${why}.`);
       }
     } catch (err) {
       ctx.log.error({ err, leadId: id }, 'manager routing failed');
-      await directMessage(ctx, user.id, `error:${randomUUID()}`, TEXT.failed);
+      await answer(ctx, target, TEXT.failed, 'failed');
     }
   });
 }
@@ -274,15 +271,22 @@ async function handleClick(
     // Selects carry the choice in selected_option; buttons in value.
     value: action.selected_option?.value ?? action.value ?? '',
     triggerId: parsed.data.trigger_id ?? null,
-    responseUrl: parsed.data.response_url ?? null,
-    actionTs: action.action_ts ?? randomUUID(),
+    target: {
+      userId: parsed.data.user.id,
+      responseUrl: parsed.data.response_url ?? null,
+      interaction: actionInteraction({
+        actionId: action.action_id,
+        userId: parsed.data.user.id,
+        actionTs: action.action_ts ?? parsed.data.trigger_id ?? 'unknown',
+      }),
+    },
   };
   try {
     await work(click);
   } catch (err) {
     const invalid = err instanceof z.ZodError;
     ctx.log[invalid ? 'warn' : 'error']({ err, actionId: click.actionId }, 'alert action failed');
-    await respond(ctx, click, invalid ? TEXT.badForm : TEXT.failed).catch((replyErr: unknown) => {
+    await answer(ctx, click.target, invalid ? TEXT.badForm : TEXT.failed, 'failed').catch((replyErr: unknown) => {
       ctx.log.error({ err: replyErr }, 'could not answer the click');
     });
   }
@@ -300,44 +304,14 @@ function lostClaimText(ctx: AppContext, userId: string, result: Exclude<ClaimRes
     : `Already claimed by ${userMention(result.claimedBy)} at ${at}.`;
 }
 
-/** An ephemeral answer to the clicker through the outbox (`response_url`), never a call in the request. */
-async function respond(ctx: AppContext, click: Click, text: string): Promise<void> {
-  if (click.responseUrl === null) {
-    await directMessage(
-      ctx,
-      click.userId,
-      `ephemeral:${click.actionId}:${click.userId}:${click.actionTs}`,
-      text,
-    );
-    return;
-  }
-  const responseUrl = click.responseUrl;
-  await withTransaction(ctx.pool, async (tx) => {
-    await enqueueSlack(
-      tx,
-      {
-        // Per action, user and click: one answer per click, however often the job is retried.
-        key: `ephemeral:${click.actionId}:${click.userId}:${click.actionTs}`,
-        kind: 'ephemeral',
-        method: 'response_url',
-        responseUrl,
-        payload: { response_type: 'ephemeral', replace_original: false, text },
-      },
-      ctx.now(),
-    );
-    await kickSlackDelivery(ctx.queue, { db: tx });
-  });
+/** A short private answer (ephemeral, else a DM) through the one reply path. */
+async function answer(ctx: AppContext, target: ReplyTarget, text: string, part = 'answer'): Promise<void> {
+  await respond(ctx, target, { text }, { part, kind: target.responseUrl === null ? 'dm' : 'ephemeral' });
 }
 
-async function directMessage(ctx: AppContext, userId: string, key: string, text: string): Promise<void> {
-  await withTransaction(ctx.pool, async (tx) => {
-    await enqueueSlack(
-      tx,
-      { key, kind: 'dm', method: 'chat.postMessage', channel: userId, payload: { text } },
-      ctx.now(),
-    );
-    await kickSlackDelivery(ctx.queue, { db: tx });
-  });
+/** A modal's submitter, answered by DM: a modal has no response_url. */
+function submitter(userId: string, viewId: string): ReplyTarget {
+  return { userId, responseUrl: null, interaction: viewInteraction(viewId) };
 }
 
 function inputValue(

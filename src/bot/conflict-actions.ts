@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
+
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-import { withTransaction } from '../db/pool.ts';
+
 import { canManage, memberBySlackUser } from '../engine/team.ts';
 import { isLeadlineError } from '../errors.ts';
 import type { ConflictResolution } from '../app/processing/conflicts.ts';
 import { type ResolveOutcome, resolveConflict } from '../app/commands/resolve-conflict.ts';
 import type { AppContext } from '../app/context.ts';
-import { kickSlackDelivery } from '../slack/outbox/kick.ts';
-import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import { actionInteraction, type ReplyTarget, respond } from '../slack/respond.ts';
 import { alreadyDecidedText, CONFLICT_POOL_ACTION } from '../slack/render/conflict.ts';
 
 /** Refusal for anyone who is not an active manager or admin. */
@@ -26,7 +25,16 @@ const ROUTE_ACTION_ID = /^conflict\.route(:[a-z0-9][a-z0-9_.-]{0,99})?$/;
 const actionBody = z.object({
   user: z.object({ id: z.string().min(1).max(40) }),
   response_url: z.url().max(3_000).optional(),
-  actions: z.array(z.object({ action_id: z.string().max(255), value: z.string().max(2_000) })).min(1),
+  trigger_id: z.string().max(200).optional(),
+  actions: z
+    .array(
+      z.object({
+        action_id: z.string().max(255),
+        value: z.string().max(2_000),
+        action_ts: z.string().max(40).optional(),
+      }),
+    )
+    .min(1),
 });
 // Conflict ids are positive bigints; 15 digits stay below Number.MAX_SAFE_INTEGER.
 const routeValue = z
@@ -71,21 +79,30 @@ async function handleClick(ctx: AppContext, kind: Kind, raw: unknown): Promise<v
     return;
   }
   const body = parsed.data;
-  const responseUrl = body.response_url;
-  const reply = async (text: string) => {
-    if (responseUrl === undefined) {
+  const clicked = body.actions[0]!;
+  // One answer per click: Slack delivering the same click again finds the answer already there.
+  const target: ReplyTarget = {
+    userId: body.user.id,
+    responseUrl: body.response_url ?? null,
+    interaction: actionInteraction({
+      actionId: clicked.action_id,
+      userId: body.user.id,
+      actionTs: clicked.action_ts ?? body.trigger_id ?? clicked.value,
+    }),
+  };
+  const reply = async (text: string, part = 'answer') => {
+    if (target.responseUrl === null) {
       log.warn({ user: body.user.id }, 'routing-conflict action without response_url; reply dropped');
       return;
     }
-    await replyEphemeral(ctx, responseUrl, text);
+    await respond(ctx, target, { text }, { part, kind: 'ephemeral' });
   };
   try {
     if (!canManage(memberBySlackUser(ctx.ruleset, body.user.id))) {
       await reply(NOT_A_MANAGER_TEXT);
       return;
     }
-    const action = body.actions[0]!;
-    const choice = parseChoice(kind, action.value);
+    const choice = parseChoice(kind, clicked.value);
     if (choice === null) {
       log.warn({ user: body.user.id }, 'invalid routing-conflict button value');
       await reply(INVALID_BUTTON_TEXT);
@@ -115,7 +132,7 @@ async function handleClick(ctx: AppContext, kind: Kind, raw: unknown): Promise<v
     );
   } catch (err) {
     log.error({ err, user: body.user.id }, 'routing-conflict action failed');
-    await reply(FAILED_TEXT).catch((replyErr: unknown) =>
+    await reply(FAILED_TEXT, 'failed').catch((replyErr: unknown) =>
       log.error({ err: replyErr }, 'could not tell the user the routing-conflict action failed'),
     );
   }
@@ -135,22 +152,4 @@ function parseChoice(
   }
   const pool = poolValue.safeParse(value);
   return pool.success ? { conflictId: pool.data, resolution: { kind: 'pool' } } : null;
-}
-
-// Through the outbox like every Slack call: retried on failure, and visible in tests after deliver.
-async function replyEphemeral(ctx: AppContext, responseUrl: string, text: string): Promise<void> {
-  await withTransaction(ctx.pool, async (tx) => {
-    await enqueueSlack(
-      tx,
-      {
-        key: `ephemeral:${randomUUID()}`,
-        kind: 'ephemeral',
-        method: 'response_url',
-        responseUrl,
-        payload: { response_type: 'ephemeral', replace_original: false, text },
-      },
-      ctx.now(),
-    );
-    await kickSlackDelivery(ctx.queue, { db: tx });
-  });
 }

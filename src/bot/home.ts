@@ -1,144 +1,12 @@
 import type { App } from '@slack/bolt';
-import { run } from '../db/pool.ts';
-import {
-  type LeadListRow,
-  selectAwayUntil,
-  selectHotInPipelines,
-  selectMyLeads,
-  selectOpenConflicts,
-  selectTeamLoad,
-  upsertAwayUntil,
-} from '../db/sql/lookup.ts';
-import { absence } from '../engine/presence.ts';
-import { rotationMembers, type TeamMember } from '../engine/routing-schema.ts';
-import { loadFairness } from '../app/queries/fairness.ts';
+import { setAway } from '../app/commands/away.ts';
 import type { AppContext } from '../app/context.ts';
-import { displayName } from '../app/queries/lead-card.ts';
+import { loadHome } from '../app/queries/home.ts';
+import { AWAY_UNTIL_BACK } from '../engine/presence.ts';
 import { kickSlackDelivery } from '../slack/outbox/kick.ts';
 import { enqueueSlack } from '../slack/outbox/enqueue.ts';
-import { HOME_ACTIONS, type HomeData, type HomeTeamLoad, renderHome } from '../slack/render/home.ts';
-import { formatLocal, startOfWeek } from '../slack/render/time.ts';
+import { HOME_ACTIONS, renderHome } from '../slack/render/home.ts';
 import { callerOf } from './lead-respond.ts';
-import { AWAY_UNTIL_BACK, toLine } from './lead-subcommands.ts';
-
-interface PresenceRow {
-  member_id: string;
-  away_until: Date | null;
-  status_emoji: string | null;
-  status_text: string | null;
-  status_expires_at: Date | null;
-  deactivated: boolean;
-}
-
-function absenceText(member: TeamMember, presence: PresenceRow | undefined, ctx: AppContext, now: Date) {
-  const reason = absence(
-    member,
-    presence === undefined
-      ? undefined
-      : {
-          memberId: member.id,
-          openDeals: 0,
-          statusEmoji: presence.status_emoji,
-          statusText: presence.status_text,
-          statusExpiresAt: presence.status_expires_at,
-          awayUntil: presence.away_until,
-          deactivated: presence.deactivated,
-        },
-    ctx.ruleset.team.away,
-    now,
-  );
-  if (reason === null) return null;
-  if (reason.kind === 'inactive') return 'inactive';
-  if (reason.via !== 'away_until') return `away (${reason.value})`;
-  const until = presence?.away_until;
-  return until == null || until.getTime() === AWAY_UNTIL_BACK.getTime()
-    ? 'away until back'
-    : `away until ${formatLocal(until, ctx.ruleset.timezone)}`;
-}
-
-/**
- * Everything one user's Home tab shows, read in parallel.
- *
- * @example
- * const data = await loadHome(ctx, 'U0ANNA001'); // { member: { name: 'Anna', role: 'rep' }, queue: […], … }
- */
-export async function loadHome(ctx: AppContext, userId: string): Promise<HomeData> {
-  const now = ctx.now();
-  const base = { now, timeZone: ctx.ruleset.timezone };
-  const caller = callerOf(ctx.ruleset, userId);
-  const member = caller.member;
-  if (member === null || !caller.onTeam) {
-    return { ...base, member: null, away: null, queue: [], hot: [], manager: null };
-  }
-  const ruleset = ctx.ruleset;
-  const mine = ruleset.pipelines.filter((p) => rotationMembers(p, ruleset.team).includes(member.id));
-  // Managers outside every rotation watch all pipelines.
-  const pipelines = mine.length === 0 && caller.canManage ? ruleset.pipelines : mine;
-  const hotScore = ruleset.thresholds.find((t) => t.name === ruleset.slack.hot_threshold)?.score ?? 80;
-  const team = ruleset.team.members;
-  const [queue, hot, presence] = await Promise.all([
-    run<LeadListRow>(ctx.pool, selectMyLeads(member.id, 16)),
-    run(
-      ctx.pool,
-      selectHotInPipelines(
-        pipelines.map((p) => p.id),
-        [...new Set(pipelines.map((p) => p.intent))],
-        hotScore,
-        11,
-      ),
-    ),
-    run<PresenceRow>(ctx.pool, selectAwayUntil(team.map((m) => m.id))),
-  ]);
-  const presenceOf = new Map(presence.map((p) => [p.member_id, p]));
-  const awayUntil = presenceOf.get(member.id)?.away_until ?? null;
-  const data: HomeData = {
-    ...base,
-    member: { name: member.name, role: member.role },
-    away:
-      awayUntil !== null && awayUntil > now
-        ? { until: awayUntil, untilBack: awayUntil.getTime() === AWAY_UNTIL_BACK.getTime() }
-        : null,
-    queue: queue.map(toLine),
-    hot: hot.map(toLine),
-    manager: null,
-  };
-  if (!caller.canManage) return data;
-  const weekStart = startOfWeek(now, ruleset.timezone);
-  const [conflicts, load, fairness] = await Promise.all([
-    run(
-      ctx.pool,
-      selectOpenConflicts(5),
-    ),
-    run(
-      ctx.pool,
-      selectTeamLoad(team.map((m) => m.id)),
-    ),
-    // The window ends just after now: an assignment made this instant counts this week.
-    loadFairness(ctx.pool, ruleset, weekStart, new Date(now.getTime() + 1)),
-  ]);
-  const loadOf = new Map(load.map((l) => [l.member_id, l]));
-  data.manager = {
-    conflicts: conflicts.map((c) => ({
-      leadId: c.lead_id,
-      name: displayName(c),
-      cause: c.cause,
-      openedAt: c.created_at,
-    })),
-    conflictTotal: conflicts[0]?.total ?? 0,
-    load: team.map(
-      (m): HomeTeamLoad => ({
-        name: m.name,
-        slackUserId: m.slack_user_id,
-        openDeals: loadOf.get(m.id)?.open_deals ?? 0,
-        waitingAlerts: loadOf.get(m.id)?.waiting_alerts ?? 0,
-        absence: absenceText(m, presenceOf.get(m.id), ctx, now),
-      }),
-    ),
-    fairness,
-    weekStart,
-  };
-  return data;
-}
 
 /**
  * Renders and publishes a user's Home tab through the outbox, keyed `home:<userId>`, so opens in
@@ -182,9 +50,7 @@ export function registerHome(app: App, ctx: AppContext): void {
       await ack();
       const caller = callerOf(ctx.ruleset, body.user.id);
       try {
-        if (caller.member !== null && caller.onTeam) {
-          await run(ctx.pool, upsertAwayUntil(caller.member.id, caller.userId, until, ctx.now()));
-        }
+        if (caller.member !== null && caller.onTeam) await setAway(ctx, caller.member, until);
         await publishHome(ctx, body.user.id);
       } catch (err) {
         ctx.log.error({ err, user: body.user.id }, 'Home availability toggle failed');

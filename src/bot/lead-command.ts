@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+
 
 import type { App } from '@slack/bolt';
 
@@ -34,11 +34,9 @@ import {
   callerOf,
   MANAGERS_ONLY,
   NOT_ON_TEAM,
-  reply,
 } from './lead-respond.ts';
 
 import {
-  AWAY_UNTIL_BACK,
   runAssign,
   runExport,
   runList,
@@ -48,7 +46,8 @@ import {
   showCard,
 } from './lead-subcommands.ts';
 import type { SlackMessage } from '../slack/render/views.ts';
-
+import { commandInteraction, respond } from '../slack/respond.ts';
+import { AWAY_UNTIL_BACK } from '../engine/presence.ts';
 
 export interface LeadCommandOptions {
   /** The process's intake writer (one per process shares group commits); a new one by default. */
@@ -106,7 +105,11 @@ export function registerLeadCommand(app: App, ctx: AppContext, options: LeadComm
     if (parsed.kind === 'help') return ack(ephemeral(renderHelp()));
     if (parsed.kind === 'usage') return ack(ephemeral(usageMessage(parsed)));
     await ack();
-    const target = { userId: command.user_id, responseUrl: command.response_url };
+    const target = {
+      userId: command.user_id,
+      responseUrl: command.response_url,
+      interaction: commandInteraction(command.trigger_id),
+    };
     await afterAck(ctx, target, parsed.kind, async () => {
       const member = caller.member!;
       switch (parsed.kind) {
@@ -142,26 +145,26 @@ export function registerLeadCommand(app: App, ctx: AppContext, options: LeadComm
 
   app.action(PICK_ACTION, async ({ ack, body, action }) => {
     await ack();
-    const target = targetOf(body);
+    const target = targetOf(body, action);
     const caller = callerOf(ctx.ruleset, body.user.id);
     const leadId = leadIdValue.safeParse('value' in action ? action.value : undefined);
     await afterAck(ctx, target, 'pick', async () => {
-      if (!caller.onTeam) return reply(ctx, target, notice(NOT_ON_TEAM));
+      if (!caller.onTeam) return respond(ctx, target, notice(NOT_ON_TEAM));
       if (leadId.success) await showCard(ctx, caller, target, leadId.data, { replaceOriginal: true });
     });
   });
 
   app.action(SHARE_ACTION, async ({ ack, body, action }) => {
     await ack();
-    const target = targetOf(body);
+    const target = targetOf(body, action);
     const caller = callerOf(ctx.ruleset, body.user.id);
     const leadId = leadIdValue.safeParse('value' in action ? action.value : undefined);
     const channel = ('channel' in body ? body.channel?.id : undefined) ?? null;
     await afterAck(ctx, target, 'share', async () => {
-      if (!caller.onTeam) return reply(ctx, target, notice(NOT_ON_TEAM));
+      if (!caller.onTeam) return respond(ctx, target, notice(NOT_ON_TEAM));
       if (!leadId.success) return;
-      if (channel === null) return reply(ctx, target, notice('There is no channel to share this card in.'));
-      await shareCard(ctx, caller, leadId.data, channel);
+      if (channel === null) return respond(ctx, target, notice('There is no channel to share this card in.'));
+      await shareCard(ctx, caller, leadId.data, channel, target.interaction);
     });
   });
 
@@ -172,13 +175,14 @@ export function registerLeadCommand(app: App, ctx: AppContext, options: LeadComm
  * Posts the lead card to a channel for everyone (Claim and Details only), through the outbox.
  *
  * @example
- * await shareCard(ctx, caller, 42, 'C0ROUTING1');
+ * await shareCard(ctx, caller, 42, 'C0ROUTING1', 'action:lead.share:U0ANNA001:1763640100.123456');
  */
 export async function shareCard(
   ctx: AppContext,
   caller: Caller,
   leadId: number,
   channel: string,
+  interaction: string,
 ): Promise<void> {
   const now = ctx.now();
   const card = await loadLeadCard(ctx.pool, ctx.ruleset, leadId, now);
@@ -187,7 +191,8 @@ export async function shareCard(
   await enqueueSlack(
     ctx.pool,
     {
-      key: `share:${randomUUID()}`,
+      // One post per press, however often Slack delivers the press.
+      key: `share:${interaction}`,
       kind: 'lead.share',
       leadId,
       method: 'chat.postMessage',

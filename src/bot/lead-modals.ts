@@ -28,10 +28,9 @@ import {
   callerOf,
   MANAGERS_ONLY,
   NOT_ON_TEAM,
-  type ReplyTarget,
-  reply,
 } from './lead-respond.ts';
 import { addNote, reassignLead } from './lead-subcommands.ts';
+import { actionInteraction, viewInteraction, type ReplyTarget, respond } from '../slack/respond.ts';
 
 /**
  * The `/lead` modals: opened from card buttons (Reassign, Note) and subcommands (`new`, `forget`),
@@ -145,11 +144,11 @@ const newLeadSchema = z.object({
 export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDeps): void {
   app.action(REASSIGN_BUTTON, async ({ ack, body, action, client }) => {
     await ack();
-    const target = targetOf(body);
+    const target = targetOf(body, action);
     const leadId = leadIdValue.safeParse('value' in action ? action.value : undefined);
     const caller = callerOf(ctx.ruleset, body.user.id);
     if (!caller.canManage)
-      return afterAck(ctx, target, 'reassign', () => reply(ctx, target, notice(MANAGERS_ONLY)));
+      return afterAck(ctx, target, 'reassign', () => respond(ctx, target, notice(MANAGERS_ONLY)));
     if (!leadId.success || !('trigger_id' in body)) return;
     const metadata = meta({ leadId: leadId.data, responseUrl: target.responseUrl });
     await client.views.open({
@@ -160,10 +159,10 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
 
   app.action(NOTE_BUTTON, async ({ ack, body, action, client }) => {
     await ack();
-    const target = targetOf(body);
+    const target = targetOf(body, action);
     const leadId = leadIdValue.safeParse('value' in action ? action.value : undefined);
     if (!callerOf(ctx.ruleset, body.user.id).onTeam) {
-      return afterAck(ctx, target, 'note', () => reply(ctx, target, notice(NOT_ON_TEAM)));
+      return afterAck(ctx, target, 'note', () => respond(ctx, target, notice(NOT_ON_TEAM)));
     }
     if (!leadId.success || !('trigger_id' in body)) return;
     const metadata = meta({ leadId: leadId.data, responseUrl: target.responseUrl });
@@ -192,7 +191,7 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
     if (deals.length === 0)
       return ack(errors(block, 'This lead has no open deal yet; route it to a pipeline first.'));
     await ack();
-    const target = { userId: caller.userId, responseUrl: metadata.responseUrl };
+    const target = { userId: caller.userId, responseUrl: metadata.responseUrl, interaction: viewInteraction(view.id) };
     await afterAck(ctx, target, 'reassign', () =>
       reassignLead(ctx, caller, target, { id: lead.id, name: displayName(lead) }, member),
     );
@@ -210,10 +209,10 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
       return ack(errors(block, 'This modal lost track of its lead; open it again.'));
     const leadId = metadata.leadId;
     await ack();
-    const target = { userId: caller.userId, responseUrl: metadata.responseUrl };
+    const target = { userId: caller.userId, responseUrl: metadata.responseUrl, interaction: viewInteraction(view.id) };
     await afterAck(ctx, target, 'note', async () => {
       const [lead] = await run<LeadHitRow>(ctx.pool, selectLeadHit(leadId));
-      if (lead === undefined) return reply(ctx, target, notice(`Lead #${leadId} no longer exists.`));
+      if (lead === undefined) return respond(ctx, target, notice(`Lead #${leadId} no longer exists.`));
       await addNote(ctx, caller, target, { id: lead.id, name: displayName(lead) }, text);
     });
   });
@@ -234,7 +233,8 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
       return ack(errors(NEW_LEAD_MODAL[field].block, issue?.message ?? 'Invalid input.'));
     }
     await ack();
-    const target = { userId: caller.userId, responseUrl: readMetadata(view.private_metadata).responseUrl };
+    const responseUrl = readMetadata(view.private_metadata).responseUrl;
+    const target = { userId: caller.userId, responseUrl, interaction: viewInteraction(view.id) };
     await afterAck(ctx, target, 'new lead', async () => {
       const lead = parsed.data;
       const now = ctx.now();
@@ -262,7 +262,7 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
         },
       ]);
       const again = outcome?.duplicate === true ? ' (already submitted)' : '';
-      await reply(ctx, target, notice(`Lead created${again}: it shows up in \`/lead\` within seconds.`));
+      await respond(ctx, target, notice(`Lead created${again}: it shows up in \`/lead\` within seconds.`));
     });
   });
 
@@ -278,11 +278,11 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
     const [lead] = email === null ? [] : await run<LeadHitRow>(ctx.pool, selectLeadByEmail(email));
     if (lead === undefined) return ack(errors(block, 'No lead has this email (any more).'));
     await ack();
-    const target = { userId: caller.userId, responseUrl: metadata.responseUrl };
+    const target = { userId: caller.userId, responseUrl: metadata.responseUrl, interaction: viewInteraction(view.id) };
     await afterAck(ctx, target, 'forget', async () => {
       const summary = await forgetLead(ctx, { leadId: lead.id, actor: caller.userId });
-      if (summary === null) return reply(ctx, target, notice(`Lead #${lead.id} no longer exists.`));
-      await reply(
+      if (summary === null) return respond(ctx, target, notice(`Lead #${lead.id} no longer exists.`));
+      await respond(
         ctx,
         target,
         notice(
@@ -299,8 +299,20 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
  * buttons have no response_url).
  *
  * @example
- * targetOf(body) // { userId: 'U0ANNA001', responseUrl: 'https://hooks.slack.com/actions/…' }
+ * targetOf(body, action) // { userId: 'U0ANNA001', responseUrl: 'https://hooks.slack.com/actions/…', interaction: 'action:lead.note:U0ANNA001:…' }
  */
-export function targetOf(body: { user: { id: string }; response_url?: string }): ReplyTarget {
-  return { userId: body.user.id, responseUrl: body.response_url ?? null };
+export function targetOf(
+  body: { user: { id: string }; response_url?: string; trigger_id?: string },
+  action: object,
+): ReplyTarget {
+  const read = (field: string) => {
+    const value = (action as Record<string, unknown>)[field];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const interaction = actionInteraction({
+    actionId: read('action_id') ?? 'unknown',
+    userId: body.user.id,
+    actionTs: read('action_ts') ?? body.trigger_id ?? 'unknown',
+  });
+  return { userId: body.user.id, responseUrl: body.response_url ?? null, interaction };
 }

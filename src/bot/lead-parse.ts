@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { normalizeEmail } from '../engine/identity.ts';
 import { localMidnight, zonedParts, zonedTime } from '../slack/render/time.ts';
+import type { LookupQuery } from '../app/queries/find-leads.ts';
 
 /**
  * Parsing `/lead` text: pure and synchronous, so the listener can answer Slack before any other
@@ -22,11 +23,6 @@ export const SUBCOMMANDS = [
   'export',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
-
-export type LookupQuery =
-  | { kind: 'email'; email: string; text: string }
-  | { kind: 'domain'; domain: string; text: string }
-  | { kind: 'text'; text: string };
 
 export type LeadCommand =
   | { kind: 'ping' }

@@ -7,6 +7,12 @@ import type { TeamConfig, TeamMember } from './routing-schema.ts';
  */
 
 /** What Slack and Leadline know about a member right now. */
+/**
+ * Away "until `/lead back`": a date no one reaches, so assignment treats the member as away until
+ * they clear it.
+ */
+export const AWAY_UNTIL_BACK = new Date('9999-12-31T00:00:00.000Z');
+
 export interface MemberPresence {
   memberId: string;
   /** Open deals the member owns across all pipelines (capacity counts these). */

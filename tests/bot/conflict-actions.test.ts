@@ -132,7 +132,7 @@ describe('routing-conflict buttons', () => {
 
   const count = async (sql: string, values: unknown[] = []) =>
     (await h.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) q`, values)).rows[0]!.n;
-  const ephemerals = () => count(`SELECT 1 FROM slack_outbox WHERE key LIKE 'ephemeral:%'`);
+  const ephemerals = () => count(`SELECT 1 FROM slack_outbox WHERE key LIKE 'reply:%'`);
   const state = async (leadId: number) => ({
     conflicts: (await h.db.pool.query('SELECT * FROM routing_conflicts ORDER BY id')).rows,
     lead: (await h.db.pool.query('SELECT status, owner_member_id FROM leads WHERE id = $1', [leadId])).rows,
@@ -159,6 +159,47 @@ describe('routing-conflict buttons', () => {
     expect(before.lead).toEqual([{ status: 'conflict', owner_member_id: null }]);
     expect(h.fake.calls('chat.update')).toHaveLength(0);
     expect(h.fake.violations()).toEqual([]);
+  });
+
+  it('answers a refused click once when Slack delivers the same click twice', async () => {
+    const { leadId, conflictId, messageTs } = await postedConflict();
+    const before = await state(leadId);
+    // Count the wake-ups each answer ends with, to know when the second delivery was handled.
+    const queue = h.ctx.queue;
+    let wakeUps = 0;
+    h.ctx.queue = {
+      send: queue.send.bind(queue),
+      insert: queue.insert.bind(queue),
+      upsert: ((...args: unknown[]) => {
+        wakeUps += 1;
+        return (queue.upsert as (...a: unknown[]) => unknown).apply(queue, args);
+      }) as typeof queue.upsert,
+    };
+    try {
+      const press = {
+        userId: REP,
+        actionId: 'conflict.route:b2b',
+        value: `${conflictId}:b2b`,
+        blockId: 'conflict-actions',
+        messageTs,
+        channelId: 'C0ROUTING1',
+        responseUrl: h.fake.responseUrl('retried-click'),
+        // The same press: Slack's retry carries the same trigger id and action_ts.
+        triggerId: '1337.4242.retried',
+        actionTs: '1763640200.000001',
+      };
+      expect((await h.action(press)).status).toBe(200);
+      await waitFor(async () => wakeUps === 1);
+      await h.deliver();
+      expect((await h.action(press)).status).toBe(200);
+      await waitFor(async () => wakeUps === 2);
+      await h.deliver();
+    } finally {
+      h.ctx.queue = queue;
+    }
+    expect(await ephemerals()).toBe(1);
+    expect(ephemeralTexts()).toEqual([NOT_A_MANAGER_TEXT]);
+    expect(await state(leadId)).toEqual(before);
   });
 
   it("routes the lead on a manager's click, updates the message once and DMs the new owner once", async () => {

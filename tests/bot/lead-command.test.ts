@@ -84,7 +84,7 @@ describe('/lead', () => {
     const stored = await h.db.pool.query(
       `SELECT key, lead_id FROM slack_outbox WHERE method = 'response_url'`,
     );
-    expect(stored.rows.some((r) => r.key.startsWith('ephemeral:') && r.lead_id === ada)).toBe(true);
+    expect(stored.rows.some((r) => r.key.startsWith('reply:command:') && r.lead_id === ada)).toBe(true);
   });
 
   it('shows managers the Reassign button', async () => {

@@ -29,11 +29,17 @@ describe('/lead modals', () => {
   });
 
   /** Submits a modal with the response_url it was opened from; returns the ack and the later reply. */
-  async function submit(callbackId: string, values: Values, metadata: object, userId: string = USERS.lena) {
+  async function submit(
+    callbackId: string,
+    values: Values,
+    metadata: object,
+    userId: string = USERS.lena,
+    viewId?: string,
+  ) {
     replies += 1;
     const responseId = `modal-${replies}`;
     const privateMetadata = JSON.stringify({ ...metadata, responseUrl: h.fake.responseUrl(responseId) });
-    const res = await h.submit({ callbackId, values, privateMetadata, userId });
+    const res = await h.submit({ callbackId, values, privateMetadata, userId, ...(viewId ? { viewId } : {}) });
     const raw = await res.text();
     return {
       status: res.status,
@@ -187,14 +193,17 @@ describe('/lead modals', () => {
         values(' Grace@Helix.example ', 'Grace Hopper'),
         {},
         USERS.anna,
+        'V0NEWLEAD1',
       );
       expect(run.ack).toBeNull();
       expect((await run.reply()).text).toBe('Lead created: it shows up in `/lead` within seconds.');
+      // The same modal submitted again (Slack retrying it).
       const again = await submit(
         'lead.new.submit',
         values('grace@helix.example', 'Grace Hopper'),
         {},
         USERS.anna,
+        'V0NEWLEAD1',
       );
       expect((await again.reply()).text).toBe(
         'Lead created (already submitted): it shows up in `/lead` within seconds.',

@@ -43,6 +43,11 @@ export function signSlackRequest(input: {
  * slashCommandBody({ command: '/lead', text: 'ping' })
  * // 'token=…&team_id=T0LEADLINE&…&command=%2Flead&text=ping&…'
  */
+// Slack gives every interaction its own trigger id, action_ts and view id; a retry resends the
+// same body. Counters keep test interactions distinct the same way.
+let interactions = 0;
+const nextInteraction = () => (interactions += 1);
+
 export function slashCommandBody(input: {
   command: string;
   text: string;
@@ -64,7 +69,7 @@ export function slashCommandBody(input: {
     api_app_id: SLACK_IDS.appId,
     is_enterprise_install: 'false',
     response_url: input.responseUrl ?? `https://hooks.slack.com/commands/${SLACK_IDS.team}/1/abc`,
-    trigger_id: input.triggerId ?? '1337.4242.d1e2f3',
+    trigger_id: input.triggerId ?? `1337.4242.c${nextInteraction()}`,
   }).toString();
 }
 
@@ -83,7 +88,9 @@ export function blockActionsBody(input: {
   channelId?: string;
   responseUrl?: string;
   triggerId?: string;
+  actionTs?: string;
 }): string {
+  const n = nextInteraction();
   const channelId = input.channelId ?? SLACK_IDS.channel;
   const userId = input.userId ?? SLACK_IDS.user;
   const blockId = input.blockId ?? 'lead-actions';
@@ -93,7 +100,7 @@ export function blockActionsBody(input: {
     api_app_id: SLACK_IDS.appId,
     token: 'deprecated-verification-token',
     container: { type: 'message', message_ts: input.messageTs, channel_id: channelId, is_ephemeral: false },
-    trigger_id: input.triggerId ?? '1337.4242.a1b2c3',
+    trigger_id: input.triggerId ?? `1337.4242.a${n}`,
     team: { id: SLACK_IDS.team, domain: SLACK_IDS.teamDomain },
     enterprise: null,
     is_enterprise_install: false,
@@ -114,7 +121,7 @@ export function blockActionsBody(input: {
         text: { type: 'plain_text', text: 'Claim', emoji: true },
         value: input.value,
         type: 'button',
-        action_ts: '1763640100.123456',
+        action_ts: input.actionTs ?? `1763640100.${String(n).padStart(6, '0')}`,
       },
     ],
   };
@@ -133,7 +140,9 @@ export function viewSubmissionBody(input: {
   callbackId: string;
   values: Record<string, Record<string, Record<string, unknown>>>;
   privateMetadata?: string;
+  viewId?: string;
 }): string {
+  const n = nextInteraction();
   const payload = {
     type: 'view_submission',
     team: { id: SLACK_IDS.team, domain: SLACK_IDS.teamDomain },
@@ -145,9 +154,9 @@ export function viewSubmissionBody(input: {
     },
     api_app_id: SLACK_IDS.appId,
     token: 'deprecated-verification-token',
-    trigger_id: '1337.4242.e5f6a7',
+    trigger_id: `1337.4242.v${n}`,
     view: {
-      id: 'V0MODAL001',
+      id: input.viewId ?? `V0MODAL${String(n).padStart(4, '0')}`,
       team_id: SLACK_IDS.team,
       type: 'modal',
       callback_id: input.callbackId,

@@ -1,4 +1,4 @@
-import { type Queryable, run, runCount, withTransaction } from '../../db/pool.ts';
+import { run, runCount, withTransaction } from '../../db/pool.ts';
 import {
   anonymizeLead,
   deleteEventsOf,
@@ -9,7 +9,6 @@ import {
   type PersonalRow,
   redactOutbox,
   scrubColumn,
-  selectLeadExport,
   selectScrubColumns,
 } from '../../db/sql/forget.ts';
 import type { AppContext } from '../context.ts';
@@ -141,21 +140,4 @@ export async function forgetLead(
   });
   if (summary !== null) ctx.log.info({ ...summary }, 'lead erased');
   return summary;
-}
-
-
-/**
- * Everything stored about a lead as one JSON document (lead, identifiers, events with payloads,
- * score rows, signals, changes, deals, notes, alerts, routing, tasks, audit), for a data subject
- * access request. Null when there is no such lead.
- *
- * @example
- * const data = await exportLead(pool, 42); // { lead: { id: 42, email: … }, events: [ … ], … }
- */
-export async function exportLead(db: Queryable, leadId: number): Promise<Record<string, unknown> | null> {
-  const [row] = await run(
-    db,
-    selectLeadExport(leadId),
-  );
-  return row === undefined || row.data.lead === null ? null : row.data;
 }

@@ -229,7 +229,7 @@ export function insertNote(leadId: number, authorSlackUser: string, text: string
 }
 
 /** The lead's open deals, locked for reassignment in id order. */
-export function selectOpenDealIds(leadId: number): Sql {
+export function selectOpenDealIds(leadId: number): Sql<{ id: number; pipeline_id: string }> {
   return {
     text: `SELECT id, pipeline_id FROM deals WHERE lead_id = $1 AND status = 'open' ORDER BY id`,
     values: [leadId],
