@@ -34,6 +34,14 @@ export default tseslint.config(
           selector: "CallExpression[callee.property.name='query']:not([callee.object.property.name='req'])",
           message: 'SQL belongs in src/db: build the statement in src/db/sql and run it with run().',
         },
+        {
+          selector: 'Literal[value=/^\\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|WITH|TRUNCATE|CREATE|ALTER|DROP) /]',
+          message: 'SQL belongs in src/db: build the statement in src/db/sql and run it with run().',
+        },
+        {
+          selector: 'TemplateElement[value.raw=/^\\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|WITH|TRUNCATE|CREATE|ALTER|DROP) /]',
+          message: 'SQL belongs in src/db: build the statement in src/db/sql and run it with run().',
+        },
       ],
     },
   },

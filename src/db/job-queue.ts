@@ -24,3 +24,13 @@ export function inTransaction(tx: Queryable): {
     },
   };
 }
+
+/**
+ * Reaches the queue's own database connection (readiness: the queue may sit on another pool).
+ *
+ * @example
+ * await probeQueueDb(boss) // throws when pg-boss cannot reach its database
+ */
+export async function probeQueueDb(boss: Pick<PgBoss, 'getDb'>): Promise<void> {
+  await boss.getDb().executeSql('SELECT 1');
+}

@@ -13,6 +13,7 @@ import { createApp } from '../http/app.ts';
 import { resolveSources } from '../http/sources.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Started } from './roles.ts';
+import { probeQueueDb } from '../db/job-queue.ts';
 
 // Bolt, with the Web API client, OAuth, Socket Mode and express it brings, is ~15 MB resident: only a
 // process that serves Slack requests loads it, so workers and installs without Slack do not.
@@ -35,7 +36,7 @@ export async function startWebRole(started: Started, metrics: Metrics, env: Node
   if (missing.length > 0) log.warn({ sources: missing }, 'webhook sources without a secret refuse deliveries');
   const app = createApp({
     pool: started.pool,
-    probeQueue: () => boss.getDb().executeSql('SELECT 1'),
+    probeQueue: () => probeQueueDb(boss),
     intake,
     sources,
     log,

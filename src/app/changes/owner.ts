@@ -74,7 +74,7 @@ export async function changeOwner(tx: PoolClient, ctx: AppContext, change: Owner
   if ((await run(tx, lockLead(leadId))).length === 0) {
     throw new LeadlineError('not_found', `lead ${leadId} not found`, { status: 404 });
   }
-  const [alert] = await run<AlertRow>(tx, lockLatestAlert(leadId, true));
+  const [alert] = await run(tx, lockLatestAlert(leadId, true));
   const deals = await giveDeals(tx, ctx, change, alert?.owner_member_id ?? null);
   const ownerMemberId =
     change.to.kind === 'member' ? change.to.memberId : (deals.find((d) => d.owner !== null)?.owner ?? null);
@@ -112,7 +112,7 @@ async function giveDeals(
   if (to.kind === 'routed') {
     const owner =
       to.assignment === null
-        ? ((await run<{ owner_member_id: string | null }>(tx, selectDealOwner(to.dealId)))[0]?.owner_member_id ?? null)
+        ? ((await run(tx, selectDealOwner(to.dealId)))[0]?.owner_member_id ?? null)
         : ownerOf(to.assignment);
     return [{ dealId: to.dealId, from: null, owner, assignment: to.assignment }];
   }

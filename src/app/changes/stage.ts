@@ -27,7 +27,7 @@ export type StageMoved =
  * // { moved: true, deal: { id: 7, … }, from: 'new', to: 'qualified' }
  */
 export async function moveStage(tx: PoolClient, ctx: AppContext, move: StageMove): Promise<StageMoved> {
-  const [deal] = await run<LockedDealRow>(tx, lockDeal(move.dealId));
+  const [deal] = await run(tx, lockDeal(move.dealId));
   if (deal === undefined) throw new LeadlineError('not_found', `deal ${move.dealId} no longer exists`, { status: 404 });
   if (deal.status !== 'open') refuse(`deal ${deal.id} is ${deal.status}; only open deals move`);
   const pipeline = ctx.ruleset.pipelines.find((p) => p.id === deal.pipeline_id);

@@ -1,10 +1,8 @@
 import type { SnoozeOption } from '../../slack/render/alert.ts';
 import { type Pool, type Queryable, run, withTransaction } from '../../db/pool.ts';
 import {
-  type AlertRow,
   claimLeadRow,
   disqualifyLeadRow,
-  type LeadClaimRow,
   lockLatestAlert,
   selectLeadClaim,
   updateAlert,
@@ -53,7 +51,7 @@ export async function claimLead(
   return withTransaction(db, async (tx): Promise<ClaimResult> => {
     const won = await run(tx, claimLeadRow(leadId, slackUserId, memberId, now));
     if (won.length === 0) {
-      const [lead] = await run<LeadClaimRow>(tx, selectLeadClaim(leadId));
+      const [lead] = await run(tx, selectLeadClaim(leadId));
       if (lead === undefined)
         throw new LeadlineError('not_found', `lead ${leadId} not found`, { status: 404 });
       if (lead.claimed_by_slack_user !== null && lead.claimed_at !== null) {
@@ -79,7 +77,7 @@ export async function claimLead(
             now,
           });
     const moved = changed?.deals.map((deal) => deal.dealId) ?? [];
-    const [alert] = await run<AlertRow>(tx, lockLatestAlert(leadId, true));
+    const [alert] = await run(tx, lockLatestAlert(leadId, true));
     if (alert !== undefined) {
       const closed = {
         ...current(alert),
@@ -123,7 +121,7 @@ export async function snoozeAlert(
   const until = new Date(now.getTime() + SNOOZE_MS[input.option]);
   return withTransaction(db, async (tx) => {
     if ((await run(tx, lockLead(leadId))).length === 0) return null;
-    const [alert] = await run<AlertRow>(tx, lockLatestAlert(leadId, true));
+    const [alert] = await run(tx, lockLatestAlert(leadId, true));
     if (alert === undefined) return null;
     // The same snooze again (a retried request) changes nothing.
     if (alert.state === 'snoozed' && alert.snoozed_until?.getTime() === until.getTime()) {
@@ -164,7 +162,7 @@ export async function disqualifyLead(
     }
     if ((await run(tx, disqualifyLeadRow(leadId, input.slackUserId, input.reason, now))).length === 0)
       return false;
-    const [alert] = await run<AlertRow>(tx, lockLatestAlert(leadId, false));
+    const [alert] = await run(tx, lockLatestAlert(leadId, false));
     const closes = alert !== undefined && ['open', 'snoozed', 'claimed'].includes(alert.state);
     if (closes) {
       const next = { ...current(alert), state: 'disqualified' as const, slaNextAt: null, snoozedUntil: null };

@@ -59,21 +59,21 @@ export async function resolveConflict(
 ): Promise<ResolveOutcome> {
   const { conflictId, resolution, slackUserId, now } = input;
   return withTransaction(pool, async (tx) => {
-    const [ref] = await run<{ lead_id: number }>(tx, selectConflictLead(conflictId));
+    const [ref] = await run(tx, selectConflictLead(conflictId));
     if (ref === undefined) throw notFound(conflictId);
     await run(tx, lockLead(ref.lead_id));
-    const [before] = await run<ConflictMessageRow>(tx, selectConflictForMessage(conflictId));
+    const [before] = await run(tx, selectConflictForMessage(conflictId));
     if (before === undefined) throw notFound(conflictId);
     if (before.resolved_at === null && resolution.kind === 'route') {
       checkCandidate(before, resolution.pipelineId, ctx.ruleset);
     }
-    const [claimed] = await run<{ lead_id: number }>(
+    const [claimed] = await run(
       tx,
       claimConflict(conflictId, slackUserId, resolutionText(resolution), now),
     );
     if (claimed === undefined) {
       // Read again rather than trust `before`: whoever won committed before the claim found it decided.
-      const [decided] = await run<ConflictMessageRow>(tx, selectConflictForMessage(conflictId));
+      const [decided] = await run(tx, selectConflictForMessage(conflictId));
       return {
         won: false,
         resolvedBy: decided?.resolved_by ?? '',
@@ -159,7 +159,7 @@ async function recordDecision(
   };
   const action = resolution.kind === 'route' ? 'conflict.route' : 'conflict.pool';
   await run(tx, insertAudit({ actor: decision.by, action, leadId, detail, now }));
-  const [after] = await run<ConflictMessageRow>(tx, selectConflictForMessage(conflictId));
+  const [after] = await run(tx, selectConflictForMessage(conflictId));
   if (after?.outbox_key) await enqueueConflictMessage(tx, ctx.ruleset, after, now);
   const owner = memberById(ctx.ruleset, routed.ownerMemberId);
   if (after === undefined || owner === null || resolution.kind !== 'route') return;

@@ -46,7 +46,7 @@ export async function routeLeadByManager(
     const pipelineName =
       ctx.ruleset.pipelines.find((p) => p.id === input.pipelineId)?.name ?? input.pipelineId;
     // The new owner hears of it even when the alert was claimed or closed already.
-    const [alert] = await run<{ id: number }>(tx, lockLatestAlert(leadId, false));
+    const [alert] = await run(tx, lockLatestAlert(leadId, false));
     const owner = personOf(ctx.ruleset, changed.ownerMemberId);
     const view =
       alert === undefined ? undefined : (await loadAlertViews(tx, ctx.ruleset, [alert.id], now)).get(alert.id)?.view;

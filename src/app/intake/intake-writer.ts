@@ -176,7 +176,7 @@ export class IntakeWriter {
     const unknown = rows.filter((row) => !stored.insertedIds.has(row.id) && !idByKey.has(keyOf(row.source, row.externalId)));
     if (unknown.length > 0) {
       // Stored by a commit that ran alongside this one: visible now that both have committed.
-      for (const r of await run<Stored['existing'][number]>(this.#pool, selectIntakeIds(unknown))) {
+      for (const r of await run(this.#pool, selectIntakeIds(unknown))) {
         idByKey.set(keyOf(r.source, r.external_id), r.id);
       }
     }
@@ -222,7 +222,7 @@ export class IntakeWriter {
       const insertedIds = new Set(inserted.map((r) => r.id));
       const known = rows.filter((row) => !insertedIds.has(row.id));
       const existing =
-        known.length === 0 ? [] : await run<Stored['existing'][number]>(tx, selectIntakeIds(known));
+        known.length === 0 ? [] : await run(tx, selectIntakeIds(known));
       for (const [lane, queue] of LANES.entries()) {
         const jobs = rows
           .filter((row) => row.lane === lane && insertedIds.has(row.id))

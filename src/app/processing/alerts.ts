@@ -2,8 +2,6 @@ import { type AlertView, type ReassignOutcome, renderAlert } from '../../slack/r
 import { type PoolClient, type Queryable, run } from '../../db/pool.ts';
 
 import {
-  type AlertAuditRow,
-  type AlertCandidateRow,
   type AlertInsert,
   type AlertRow,
   type AlertViewRow,
@@ -27,7 +25,6 @@ import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 
 import { enqueueSlack, enqueueSlackMany } from '../../slack/outbox/enqueue.ts';
 import { type SlackMessage, type SlackPerson, leadDisplayName } from '../../slack/render/views.ts';
-
 
 /**
  * Hot-lead alerts: opening them and rendering their messages, plus the helpers the alert actions
@@ -72,7 +69,7 @@ export async function createAlerts(
       reasons.set(leadId, 'hot');
   }
   if (reasons.size === 0) return [];
-  const candidates = await run<AlertCandidateRow>(tx, selectAlertCandidates([...reasons.keys()], now));
+  const candidates = await run(tx, selectAlertCandidates([...reasons.keys()], now));
   const { sla } = ctx.ruleset;
   const rows: AlertInsert[] = candidates
     .filter((lead) => !lead.disqualified && !lead.claimed && !lead.live_alert)
@@ -92,7 +89,7 @@ export async function createAlerts(
       };
     });
   if (rows.length === 0) return [];
-  const inserted = await run<{ id: number; lead_id: number }>(tx, insertAlerts(rows, now));
+  const inserted = await run(tx, insertAlerts(rows, now));
   if (inserted.length === 0) return [];
   const ids = inserted.map((row) => row.id);
   const states = new Map<number, LeadState>();
@@ -163,14 +160,14 @@ export async function loadAlertViews(
 ): Promise<Map<number, { row: AlertViewRow; view: AlertView }>> {
   const out = new Map<number, { row: AlertViewRow; view: AlertView }>();
   if (alertIds.length === 0) return out;
-  const rows = await run<AlertViewRow>(db, selectAlertViews(alertIds));
+  const rows = await run(db, selectAlertViews(alertIds));
   const leadIds = [...new Set(rows.map((row) => row.lead_id))];
   const states = new Map(known.states);
   const unknown = leadIds.filter((id) => !states.has(id));
   for (const [id, state] of await loadLeadStates(db, unknown, now, { lock: false, dayKeys: [] })) {
     states.set(id, state);
   }
-  const audit = known.fresh === true ? [] : await run<AlertAuditRow>(db, selectAlertAudit(leadIds, alertIds));
+  const audit = known.fresh === true ? [] : await run(db, selectAlertAudit(leadIds, alertIds));
   for (const row of rows) {
     const state = states.get(row.lead_id);
     const why = state === undefined ? null : explainLead(state, ruleset, now);

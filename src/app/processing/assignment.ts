@@ -75,25 +75,6 @@ export async function assignDeal(
   return null;
 }
 
-interface LedgerRecord {
-  pipeline_id: string;
-  member_id: string;
-  received: number;
-  deficit: number;
-  present: boolean;
-  last_assigned_seq: number | null;
-}
-
-interface PresenceRecord {
-  member_id: string;
-  open_deals: number;
-  status_emoji: string | null;
-  status_text: string | null;
-  status_expires_at: Date | null;
-  away_until: Date | null;
-  deactivated: boolean;
-}
-
 /**
  * Runs each pipeline's strategy for the deals in the given order over ledgers locked once for the
  * batch, then stores the ledgers: each deal sees the ledger and open-deal counts the ones before it
@@ -112,8 +93,8 @@ export async function assignByLedger(
     await run(tx, ensureLedgers(pipelineIds));
     locked = await run(tx, lockLedgers(pipelineIds));
   }
-  const records = await run<LedgerRecord>(tx, selectLedgerRows(pipelineIds));
-  const presenceRows = await run<PresenceRecord>(tx, selectPresence());
+  const records = await run(tx, selectLedgerRows(pipelineIds));
+  const presenceRows = await run(tx, selectPresence());
   const ledgers = new Map<string, AssignmentLedger>();
   for (const pipelineId of pipelineIds) {
     ledgers.set(pipelineId, {

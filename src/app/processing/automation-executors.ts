@@ -53,7 +53,7 @@ const HOUR_MS = 60 * 60 * 1000;
 
 async function lockedDeal(tx: PoolClient, action: PlannedAction): Promise<LockedDealRow> {
   if (action.dealId === null) throw failed(`${action.action.type} needs a deal and the lead has none`);
-  const [deal] = await run<LockedDealRow>(tx, lockDeal(Number(action.dealId)));
+  const [deal] = await run(tx, lockDeal(Number(action.dealId)));
   if (deal === undefined) throw failed(`deal ${action.dealId} no longer exists`);
   return deal;
 }

@@ -199,7 +199,7 @@ async function loadFacts(
   leadIds: readonly number[],
   dealIds: readonly number[],
 ): Promise<Map<number, LeadFacts>> {
-  const rows = await run<AutomationLeadRow>(tx, lockAutomationLeads(leadIds, [...new Set(dealIds)]));
+  const rows = await run(tx, lockAutomationLeads(leadIds, [...new Set(dealIds)]));
   const facts = new Map<number, LeadFacts>();
   for (const row of rows) {
     let lead = facts.get(row.id);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClassifyResult, IntentClassifier } from '../../clients/openai-intent.ts';
 import { NO_INTENT } from '../../clients/openai-intent.ts';
-import { type Queryable, run, type Sql, withTransaction } from '../../db/pool.ts';
+import { type Queryable, run, withTransaction } from '../../db/pool.ts';
 import { insertInternalEvents } from '../../db/sql/events.ts';
 import type { LeadlineEvent, MetadataValue } from '../../engine/event.ts';
 import { LeadlineError } from '../../errors.ts';
@@ -9,6 +9,7 @@ import type { JobQueue } from '../../db/job-queue.ts';
 import { inTransaction } from '../../db/job-queue.ts';
 import type { AppContext } from '../context.ts';
 import { CLASSIFY_QUEUE, PROCESS_EVENTS_QUEUE } from '../queues.ts';
+import { lockLiveLead, selectSourceEvent } from '../../db/sql/classify.ts';
 
 /** The internal event a classification becomes; intent rules in the ruleset weigh it. */
 export const CLASSIFIED_EVENT_TYPE = 'intent.classified';
@@ -76,31 +77,6 @@ export type ClassifyOutcome =
   | { status: 'no_intent' | 'already_classified' | 'no_text' | 'gone' | 'lead_erased'; eventId: string | null }
   | { status: 'failed'; kind: 'unauthorized' | 'rejected' | 'invalid_answer'; eventId: null };
 
-interface SourceRow {
-  id: string;
-  event: LeadlineEvent;
-  lead_id: number | null;
-  processed_at: Date | null;
-  classified_id: string | null;
-}
-
-// Kept beside the job (not in db/sql) because nothing else reads these shapes.
-function selectSourceEvent(eventId: string): Sql {
-  return {
-    text: `SELECT e.id, e.event, e.lead_id, e.processed_at, c.id AS classified_id
-      FROM intake_events e
-      LEFT JOIN intake_events c ON c.source = 'leadline' AND c.external_id = $2 || e.id::text
-      WHERE e.id = $1`,
-    values: [eventId, EXTERNAL_ID_PREFIX],
-  };
-}
-
-// FOR SHARE makes an erasure (which locks the lead FOR UPDATE) wait for this insert or be seen by
-// it: a classification never re-creates a lead that /lead forget just erased.
-function lockLiveLead(leadId: number): Sql {
-  return { text: 'SELECT id FROM leads WHERE id = $1 AND erased_at IS NULL FOR SHARE', values: [leadId] };
-}
-
 /**
  * Classifies one stored event: loads it (it must be processed, so its lead is known), asks the
  * model, and stores a classification as an `intent.classified` internal event plus its
@@ -115,7 +91,7 @@ export async function classifyEvent(
   sourceEventId: string,
   ctx: AppContext,
 ): Promise<ClassifyOutcome> {
-  const [row] = await run<SourceRow>(ctx.pool, selectSourceEvent(sourceEventId));
+  const [row] = await run(ctx.pool, selectSourceEvent(sourceEventId, EXTERNAL_ID_PREFIX));
   // Erased with its lead, or never stored: nothing left to classify.
   if (row === undefined) return { status: 'gone', eventId: null };
   if (row.classified_id !== null) return { status: 'already_classified', eventId: row.classified_id };

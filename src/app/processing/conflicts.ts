@@ -47,7 +47,7 @@ export async function postConflictMessages(
     ),
   ];
   if (leadIds.length === 0) return [];
-  const rows = await run<ConflictMessageRow>(tx, selectOpenConflictsForLeads(leadIds));
+  const rows = await run(tx, selectOpenConflictsForLeads(leadIds));
   if (rows.length === 0) return [];
   await run(tx, setConflictOutboxKeys(rows.map((row) => row.id)));
   const messages = rows.map((row) => ({ id: row.id, message: conflictMessage(ctx.ruleset, row) }));

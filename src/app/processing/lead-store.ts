@@ -40,7 +40,7 @@ export async function loadLeadStates(
 ): Promise<Map<number, LeadState>> {
   const states = new Map<number, LeadState>();
   if (wantedIds.length === 0) return states;
-  const leads = await run<LeadRow>(
+  const leads = await run(
     db,
     options.lock === false ? selectLeads(wantedIds) : lockLeads(wantedIds, options.lock === 'skip'),
   );
@@ -55,7 +55,7 @@ export async function loadLeadStates(
     options.awards === false
       ? []
       : await run(db, selectAwards(leadIds));
-  const rows = await run<ScoreRowDb>(db, selectActiveScoreRows(leadIds, now));
+  const rows = await run(db, selectActiveScoreRows(leadIds, now));
   const signals = await run(db, selectActiveSignals(leadIds, now));
   const wantedDays = options.dayKeys === undefined ? null : new Set(options.dayKeys);
   for (const award of awards) {
@@ -90,17 +90,6 @@ export async function loadLeadStates(
     });
   }
   return states;
-}
-
-interface ScoreRowDb {
-  lead_id: number;
-  event_id: string;
-  rule_id: string;
-  category: string;
-  points: number;
-  occurred_at: Date;
-  expires_at: Date | null;
-  day_key: string;
 }
 
 function touch(source: string | null, campaign: string | null, at: Date | null): Touch | null {

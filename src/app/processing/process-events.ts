@@ -2,7 +2,7 @@ import { type PoolClient, run, withTransaction } from '../../db/pool.ts';
 import { lockUnprocessedEvents, markEventsProcessed } from '../../db/sql/events.ts';
 import { selectErasedLeads } from '../../db/sql/leads.ts';
 import { LeadlineError } from '../../errors.ts';
-import type { LeadlineEvent } from '../../engine/event.ts';
+
 import { eventDayKeys, processLeadEvents, type StoredEvent } from '../../engine/lead-processor.ts';
 import { createAlerts } from './alerts.ts';
 import { enqueueClassification, shouldClassify } from './classify-text.ts';
@@ -88,7 +88,7 @@ async function takeBatch(
   now: Date,
   defer: boolean,
 ): Promise<Batch> {
-  const rows = await run<{ id: string; source: string; event: LeadlineEvent }>(tx, lockUnprocessedEvents(eventIds));
+  const rows = await run(tx, lockUnprocessedEvents(eventIds));
   // The engine keys score rows by the intake row's uuid, the one id that is unique across sources.
   const received: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
   if (received.length === 0) return { events: [], leadIds: [], byLead: new Map(), leadOf: new Map(), states: new Map(), created: 0 };

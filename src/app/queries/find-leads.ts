@@ -57,12 +57,12 @@ export function toLine(row: LeadHitRow | LeadListRow): LeadLine {
  */
 export async function findLeads(pool: Pool, query: LookupQuery): Promise<LeadHitRow[]> {
   if (query.kind === 'email') {
-    const exact = await run<LeadHitRow>(pool, selectLeadByEmail(query.email));
+    const exact = await run(pool, selectLeadByEmail(query.email));
     if (exact.length > 0) return exact;
     return fuzzy(pool, query.email);
   }
   if (query.kind === 'domain') {
-    const hits = await run<LeadHitRow>(pool, selectLeadsByDomain(query.domain, CHOICES + 1));
+    const hits = await run(pool, selectLeadsByDomain(query.domain, CHOICES + 1));
     if (hits.length > 0) return hits;
     return fuzzy(pool, query.domain.split('.')[0] ?? query.domain);
   }
@@ -88,7 +88,7 @@ export function clearWinner(hits: readonly LeadHitRow[]): LeadHitRow | null {
  * await leadByEmail(pool, 'ada@genomics-lab.example') // { id: 7, email: 'ada@genomics-lab.example', … }
  */
 export async function leadByEmail(pool: Pool, email: string): Promise<LeadHitRow | null> {
-  const [lead] = await run<LeadHitRow>(pool, selectLeadByEmail(email));
+  const [lead] = await run(pool, selectLeadByEmail(email));
   return lead ?? null;
 }
 
@@ -108,13 +108,13 @@ export async function loadLeadList(pool: Pool, list: LeadListKind): Promise<Lead
       : list.kind === 'top'
         ? selectTopUnclaimed(list.n)
         : selectPoolLeads(LIST_SIZE);
-  return (await run<LeadListRow>(pool, query)).map(toLine);
+  return (await run(pool, query)).map(toLine);
 }
 
 /** Trigram lookup with stricter thresholds than pg_trgm's defaults (0.3, 0.6), in one short transaction. */
 async function fuzzy(pool: Pool, text: string): Promise<LeadHitRow[]> {
   return withTransaction(pool, async (tx) => {
     await run(tx, setTrigramThresholds(SIMILARITY, WORD_SIMILARITY));
-    return run<LeadHitRow>(tx, selectLeadsFuzzy(text, CHOICES + 1));
+    return run(tx, selectLeadsFuzzy(text, CHOICES + 1));
   });
 }

@@ -1,6 +1,5 @@
 import { run } from '../../db/pool.ts';
 import {
-  type LeadListRow,
   selectAwayUntil,
   selectHotInPipelines,
   selectMyLeads,
@@ -16,17 +15,9 @@ import type { AppContext } from '../context.ts';
 import { loadFairness } from './fairness.ts';
 import { toLine } from './find-leads.ts';
 import { displayName } from './lead-card.ts';
+import type { AwayRow } from '../../db/sql/lookup.ts';
 
-interface PresenceRow {
-  member_id: string;
-  away_until: Date | null;
-  status_emoji: string | null;
-  status_text: string | null;
-  status_expires_at: Date | null;
-  deactivated: boolean;
-}
-
-function absenceText(member: TeamMember, presence: PresenceRow | undefined, ctx: AppContext, now: Date) {
+function absenceText(member: TeamMember, presence: AwayRow | undefined, ctx: AppContext, now: Date) {
   const reason = absence(
     member,
     presence === undefined
@@ -73,7 +64,7 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
   const hotScore = ruleset.thresholds.find((t) => t.name === ruleset.slack.hot_threshold)?.score ?? 80;
   const team = ruleset.team.members;
   const [queue, hot, presence] = await Promise.all([
-    run<LeadListRow>(ctx.pool, selectMyLeads(member.id, 16)),
+    run(ctx.pool, selectMyLeads(member.id, 16)),
     run(
       ctx.pool,
       selectHotInPipelines(
@@ -83,7 +74,7 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
         11,
       ),
     ),
-    run<PresenceRow>(ctx.pool, selectAwayUntil(team.map((m) => m.id))),
+    run(ctx.pool, selectAwayUntil(team.map((m) => m.id))),
   ]);
   const presenceOf = new Map(presence.map((p) => [p.member_id, p]));
   const awayUntil = presenceOf.get(member.id)?.away_until ?? null;

@@ -3,7 +3,7 @@ import { type Queryable, run } from '../../db/pool.ts';
 
 import { selectRecentEvents } from '../../db/sql/events.ts';
 
-import { type LeadCardRow, selectLeadCard, selectRecentNotes } from '../../db/sql/lookup.ts';
+import { selectLeadCard, selectRecentNotes } from '../../db/sql/lookup.ts';
 
 import type { Ruleset } from '../../engine/ruleset.ts';
 
@@ -11,7 +11,6 @@ import { memberById, memberBySlackUser } from '../../engine/team.ts';
 
 import { explainLeadById } from './explain.ts';
 import { leadDisplayName, type SlackPerson } from '../../slack/render/views.ts';
-
 
 /**
  * A lead row's display name (leadDisplayName over its columns). Raw: escape it before it enters a
@@ -68,9 +67,9 @@ export async function loadLeadCard(
   now: Date,
 ): Promise<LeadCardData | null> {
   const [[row], events, notes, explanation] = await Promise.all([
-    run<LeadCardRow>(db, selectLeadCard(leadId)),
+    run(db, selectLeadCard(leadId)),
     run(db, selectRecentEvents(leadId, 5)),
-    run<{ author_slack_user: string; text: string; created_at: Date }>(db, selectRecentNotes(leadId, 3)),
+    run(db, selectRecentNotes(leadId, 3)),
     explainLeadById(db, ruleset, leadId, now),
   ]);
   if (row === undefined) return null;

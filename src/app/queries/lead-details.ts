@@ -1,12 +1,7 @@
 import { type LeadDetails } from '../../slack/render/lead-details.ts';
 import { type Queryable, run } from '../../db/pool.ts';
 
-import {
-  type DetailsDealRow,
-  type DetailsLeadRow,
-  selectDetailsDeals,
-  selectDetailsLead,
-} from '../../db/sql/alerts.ts';
+import { selectDetailsDeals, selectDetailsLead } from '../../db/sql/alerts.ts';
 
 import { selectRecentEvents } from '../../db/sql/events.ts';
 
@@ -18,7 +13,6 @@ import { personOf } from '../processing/alerts.ts';
 
 import { loadLeadStates } from '../processing/lead-store.ts';
 import { leadDisplayName } from '../../slack/render/views.ts';
-
 
 /**
  * Everything the Details modal (and `/lead`) shows about a lead, or null when there is no such lead.
@@ -33,11 +27,11 @@ export async function loadLeadDetails(
   leadId: number,
   now: Date,
 ): Promise<LeadDetails | null> {
-  const [lead] = await run<DetailsLeadRow>(db, selectDetailsLead(leadId));
+  const [lead] = await run(db, selectDetailsLead(leadId));
   if (lead === undefined) return null;
   const [states, deals, events] = await Promise.all([
     loadLeadStates(db, [leadId], now, { lock: false, dayKeys: [] }),
-    run<DetailsDealRow>(db, selectDetailsDeals(leadId, 100)),
+    run(db, selectDetailsDeals(leadId, 100)),
     run(db, selectRecentEvents(leadId, 15)),
   ]);
   const state = states.get(leadId);

@@ -55,14 +55,14 @@ export async function runSlaSweep(ctx: AppContext, chunkSize = 50): Promise<SlaS
   };
   let afterLeadId = 0;
   for (;;) {
-    const due = await run<{ lead_id: number }>(ctx.pool, selectDueAlertLeads(now, afterLeadId, chunkSize));
+    const due = await run(ctx.pool, selectDueAlertLeads(now, afterLeadId, chunkSize));
     if (due.length === 0) break;
     afterLeadId = due.at(-1)!.lead_id;
     await withTransaction(ctx.pool, async (tx) => {
       const leadIds = due.map((row) => row.lead_id);
-      const locked = (await run<{ id: number }>(tx, lockLeadsSkipLocked(leadIds))).map((row) => row.id);
+      const locked = (await run(tx, lockLeadsSkipLocked(leadIds))).map((row) => row.id);
       if (locked.length === 0) return;
-      const alerts = await run<AlertRow>(tx, lockDueAlerts(locked, now));
+      const alerts = await run(tx, lockDueAlerts(locked, now));
       for (const alert of alerts) {
         for (const step of await advance(tx, ctx, alert, now)) summary[step] += 1;
         await refreshAlertMessage(tx, ctx, alert.id, now);

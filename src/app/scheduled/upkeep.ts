@@ -4,7 +4,6 @@ import { type PoolClient, run, withTransaction } from '../../db/pool.ts';
 import {
   type FindingUpsert,
   lockUpkeepRun,
-  type NotificationLeadRow,
   resolveUnseenFindings,
   selectNotificationLeads,
   selectOpenDeals,
@@ -23,7 +22,6 @@ import { type AutomationSummary, emptyAutomationSummary, runAutomation } from '.
 import type { AppContext } from '../context.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
-
 
 export interface UpkeepOptions {
   /** Most leads without an open deal examined per run (routed ones first, then the most recently silent). Default 5,000. */
@@ -94,7 +92,7 @@ async function checkFindings(tx: PoolClient, ctx: AppContext, now: Date, leadLim
 // Open deals, quiet leads, overdue conflicts and the team's presence, as the engine's upkeep input.
 async function loadUpkeepState(tx: PoolClient, ctx: AppContext, now: Date, leadLimit: number) {
   const { upkeep } = ctx.ruleset;
-  const dealRows = await run<UpkeepDealRow>(tx, selectOpenDeals());
+  const dealRows = await run(tx, selectOpenDeals());
   const leadRows = await run(
     tx,
     selectUpkeepLeads(new Date(now.getTime() - upkeep.stale_lead_days * DAY_MS), leadLimit),
@@ -209,7 +207,7 @@ async function announceFindings(
   if (findings.length === 0) return 0;
   const leadIds = [...new Set(findings.map((f) => Number(f.leadId)))];
   const leads = new Map(
-    (await run<NotificationLeadRow>(tx, selectNotificationLeads(leadIds))).map((row) => [row.id, row]),
+    (await run(tx, selectNotificationLeads(leadIds))).map((row) => [row.id, row]),
   );
   const deals = new Map(dealRows.map((row) => [row.id, row]));
   let messages = 0;

@@ -44,7 +44,7 @@ export interface AlertCandidateRow {
 }
 
 /** What deciding on a new alert needs per lead. */
-export function selectAlertCandidates(leadIds: readonly number[], now: Date): Sql {
+export function selectAlertCandidates(leadIds: readonly number[], now: Date): Sql<AlertCandidateRow> {
   return {
     text: `SELECT l.id, l.owner_member_id, l.disqualified_at IS NOT NULL AS disqualified,
         l.claimed_by_slack_user IS NOT NULL AS claimed,
@@ -72,7 +72,7 @@ export interface AlertInsert {
  * Inserts alerts; the id is drawn first so `outbox_key` (`alert:<id>`) is set in the same statement.
  * A lead that already has a live alert is skipped by the partial unique index.
  */
-export function insertAlerts(rows: readonly AlertInsert[], now: Date): Sql {
+export function insertAlerts(rows: readonly AlertInsert[], now: Date): Sql<{ id: number; lead_id: number }> {
   return {
     text: `WITH r AS (
         SELECT u.*, nextval(pg_get_serial_sequence('lead_alerts', 'id')) AS id
@@ -102,7 +102,7 @@ export interface AlertViewRow extends AlertRow, LeadPersonColumns {
 }
 
 /** Alerts with the lead fields their message shows. */
-export function selectAlertViews(alertIds: readonly number[]): Sql {
+export function selectAlertViews(alertIds: readonly number[]): Sql<AlertViewRow> {
   return {
     text: `SELECT ${ALERT_COLUMNS}, l.email, l.first_name, l.last_name, l.full_name, l.company, l.title,
         l.score, l.grade, l.primary_intent, l.intent_confidence,
@@ -120,7 +120,7 @@ export interface AlertAuditRow {
 }
 
 /** The latest audit row per alert and action, for the SLA progress an alert message shows. */
-export function selectAlertAudit(leadIds: readonly number[], alertIds: readonly number[]): Sql {
+export function selectAlertAudit(leadIds: readonly number[], alertIds: readonly number[]): Sql<AlertAuditRow> {
   return {
     text: `SELECT DISTINCT ON (detail->>'alertId', action) (detail->>'alertId')::bigint AS alert_id, action, detail
       FROM audit_log
@@ -151,7 +151,7 @@ export interface LeadClaimRow {
   disqualified_by: string | null;
 }
 
-export function selectLeadClaim(leadId: number): Sql {
+export function selectLeadClaim(leadId: number): Sql<LeadClaimRow> {
   return {
     text: 'SELECT claimed_by_slack_user, claimed_at, disqualified_at, disqualified_by FROM leads WHERE id = $1',
     values: [leadId],
@@ -159,7 +159,7 @@ export function selectLeadClaim(leadId: number): Sql {
 }
 
 /** The lead's newest alert (live ones first), locked; the caller holds the lead lock already. */
-export function lockLatestAlert(leadId: number, liveOnly: boolean): Sql {
+export function lockLatestAlert(leadId: number, liveOnly: boolean): Sql<AlertRow> {
   return {
     text: `SELECT ${ALERT_COLUMNS} FROM lead_alerts a
       WHERE a.lead_id = $1 ${liveOnly ? `AND a.state IN ${LIVE}` : ''}
@@ -225,7 +225,7 @@ export function selectOpenDeals(leadId: number, preferOwner: string | null): Sql
 }
 
 /** Leads with an alert whose SLA step is due, after `afterLeadId` (the sweep pages by lead id). */
-export function selectDueAlertLeads(now: Date, afterLeadId: number, limit: number): Sql {
+export function selectDueAlertLeads(now: Date, afterLeadId: number, limit: number): Sql<{ lead_id: number }> {
   return {
     text: `SELECT DISTINCT lead_id FROM lead_alerts
       WHERE state IN ${LIVE} AND sla_next_at <= $1 AND lead_id > $2
@@ -235,7 +235,7 @@ export function selectDueAlertLeads(now: Date, afterLeadId: number, limit: numbe
 }
 
 /** Locks those leads, skipping any a claim or a processing batch holds: the next sweep gets them. */
-export function lockLeadsSkipLocked(leadIds: readonly number[]): Sql {
+export function lockLeadsSkipLocked(leadIds: readonly number[]): Sql<{ id: number }> {
   return {
     text: 'SELECT id FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED',
     values: [leadIds],
@@ -243,7 +243,7 @@ export function lockLeadsSkipLocked(leadIds: readonly number[]): Sql {
 }
 
 /** Due alerts of leads the caller has locked, re-checked under the lock. */
-export function lockDueAlerts(leadIds: readonly number[], now: Date): Sql {
+export function lockDueAlerts(leadIds: readonly number[], now: Date): Sql<AlertRow> {
   return {
     text: `SELECT ${ALERT_COLUMNS} FROM lead_alerts a
       WHERE a.lead_id = ANY($1::bigint[]) AND a.state IN ${LIVE} AND a.sla_next_at <= $2
@@ -268,7 +268,7 @@ export interface DetailsLeadRow extends LeadPersonColumns {
   disqualified_reason: string | null;
 }
 
-export function selectDetailsLead(leadId: number): Sql {
+export function selectDetailsLead(leadId: number): Sql<DetailsLeadRow> {
   return {
     text: `SELECT id, email, first_name, last_name, full_name, company, title, phone, country, website, status,
         owner_member_id, first_touch_source, last_activity_at, claimed_by_slack_user, claimed_at,
@@ -288,7 +288,7 @@ export interface DetailsDealRow {
   created_at: Date;
 }
 
-export function selectDetailsDeals(leadId: number, limit: number): Sql {
+export function selectDetailsDeals(leadId: number, limit: number): Sql<DetailsDealRow> {
   return {
     text: `SELECT id, pipeline_id, stage_id, owner_member_id, owner_queue, status, created_at
       FROM deals WHERE lead_id = $1 ORDER BY (status = 'open') DESC, created_at DESC LIMIT $2`,

@@ -29,7 +29,7 @@ const MESSAGE_COLUMNS = `c.id, c.lead_id, c.cause, c.candidates, c.reasons, c.ou
   l.status, l.owner_member_id`;
 
 /** The open conflicts of these leads, with their lead facts. */
-export function selectOpenConflictsForLeads(leadIds: readonly number[]): Sql {
+export function selectOpenConflictsForLeads(leadIds: readonly number[]): Sql<ConflictMessageRow> {
   return {
     text: `SELECT ${MESSAGE_COLUMNS} FROM routing_conflicts c JOIN leads l ON l.id = c.lead_id
       WHERE c.lead_id = ANY($1::bigint[]) AND c.resolved_at IS NULL ORDER BY c.id`,
@@ -38,7 +38,7 @@ export function selectOpenConflictsForLeads(leadIds: readonly number[]): Sql {
 }
 
 /** One conflict (open or decided) with its lead facts. */
-export function selectConflictForMessage(conflictId: number): Sql {
+export function selectConflictForMessage(conflictId: number): Sql<ConflictMessageRow> {
   return {
     text: `SELECT ${MESSAGE_COLUMNS} FROM routing_conflicts c JOIN leads l ON l.id = c.lead_id WHERE c.id = $1`,
     values: [conflictId],
@@ -54,7 +54,7 @@ export function setConflictOutboxKeys(conflictIds: readonly number[]): Sql {
   };
 }
 
-export function selectConflictLead(conflictId: number): Sql {
+export function selectConflictLead(conflictId: number): Sql<{ lead_id: number }> {
   return { text: 'SELECT lead_id FROM routing_conflicts WHERE id = $1', values: [conflictId] };
 }
 
@@ -62,7 +62,7 @@ export function selectConflictLead(conflictId: number): Sql {
  * Decides a conflict exactly once: only the statement that finds it still open gets a row back.
  * `resolution` is `pool` or `route:<pipelineId>`.
  */
-export function claimConflict(conflictId: number, slackUserId: string, resolution: string, now: Date): Sql {
+export function claimConflict(conflictId: number, slackUserId: string, resolution: string, now: Date): Sql<{ lead_id: number }> {
   return {
     text: `UPDATE routing_conflicts SET resolved_at = $2, resolved_by = $3, resolution = $4
       WHERE id = $1 AND resolved_at IS NULL RETURNING lead_id`,
@@ -78,7 +78,7 @@ export function returnLeadToPool(leadId: number, now: Date): Sql {
   };
 }
 
-export function selectDealOwner(dealId: number): Sql {
+export function selectDealOwner(dealId: number): Sql<{ owner_member_id: string | null }> {
   return { text: 'SELECT owner_member_id FROM deals WHERE id = $1', values: [dealId] };
 }
 

@@ -1,10 +1,11 @@
+import type { LeadlineEvent } from '../../engine/event.ts';
 import type { Sql } from '../pool.ts';
 
 /**
  * Locks the batch's events that are still unprocessed. Under READ COMMITTED a row another worker
  * finished meanwhile is re-checked after the lock and drops out, so no event is applied twice.
  */
-export function lockUnprocessedEvents(ids: readonly string[]): Sql {
+export function lockUnprocessedEvents(ids: readonly string[]): Sql<{ id: string; source: string; event: LeadlineEvent }> {
   return {
     text: `SELECT id, source, event FROM intake_events
       WHERE id = ANY($1::uuid[]) AND processed_at IS NULL

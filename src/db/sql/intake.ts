@@ -42,7 +42,9 @@ export function insertIntakeRows(rows: readonly IntakeRowInput[]): Sql<{ id: str
 }
 
 /** The stored ids of already-known (source, external_id) keys. */
-export function selectIntakeIds(keys: readonly { source: string; externalId: string }[]): Sql {
+export function selectIntakeIds(
+  keys: readonly { source: string; externalId: string }[],
+): Sql<{ id: string; source: string; external_id: string }> {
   return {
     text: `SELECT e.id, e.source, e.external_id
       FROM unnest($1::text[], $2::text[]) AS k(source, external_id)

@@ -46,7 +46,7 @@ export interface LeadRow {
  * Locks the leads in id order (the same order in every worker, so no deadlocks) and reads them.
  * With `skipLocked`, leads another transaction holds are left out instead of waited for.
  */
-export function lockLeads(ids: readonly number[], skipLocked = false): Sql {
+export function lockLeads(ids: readonly number[], skipLocked = false): Sql<LeadRow> {
   return {
     text: `SELECT ${LEAD_COLUMNS} FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
     values: [ids],
@@ -67,7 +67,7 @@ export function selectErasedLeads(ids: readonly number[]): Sql<{ id: number }> {
 }
 
 /** Same columns without locks, for explanations and lookups. */
-export function selectLeads(ids: readonly number[]): Sql {
+export function selectLeads(ids: readonly number[]): Sql<LeadRow> {
   return {
     text: `SELECT ${LEAD_COLUMNS} FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id`,
     values: [ids],
@@ -84,7 +84,18 @@ export function selectAwards(ids: readonly number[]): Sql<{ lead_id: number; rul
   };
 }
 
-export function selectActiveScoreRows(ids: readonly number[], now: Date): Sql {
+export interface ActiveScoreRow {
+  lead_id: number;
+  event_id: string;
+  rule_id: string;
+  category: string;
+  points: number;
+  occurred_at: Date;
+  expires_at: Date | null;
+  day_key: string;
+}
+
+export function selectActiveScoreRows(ids: readonly number[], now: Date): Sql<ActiveScoreRow> {
   return {
     text: `SELECT lead_id, event_id, rule_id, category, points, occurred_at, expires_at, to_char(day_key, 'YYYY-MM-DD') AS day_key
       FROM score_rows

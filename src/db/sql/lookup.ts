@@ -25,7 +25,7 @@ const HIT = `l.id, l.email, l.first_name, l.last_name, l.full_name, l.company, l
 const LIVE = `l.erased_at IS NULL`;
 
 /** The lead with this (normalized) email: leads_email_key. */
-export function selectLeadByEmail(email: string): Sql {
+export function selectLeadByEmail(email: string): Sql<LeadHitRow> {
   return {
     text: `SELECT ${HIT}, 1::float8 AS similarity FROM leads l WHERE l.email = $1 AND ${LIVE}`,
     values: [email],
@@ -33,12 +33,12 @@ export function selectLeadByEmail(email: string): Sql {
 }
 
 /** One lead by id, as lists show it (erased leads too: their card says so). */
-export function selectLeadHit(leadId: number): Sql {
+export function selectLeadHit(leadId: number): Sql<LeadHitRow> {
   return { text: `SELECT ${HIT}, 1::float8 AS similarity FROM leads l WHERE l.id = $1`, values: [leadId] };
 }
 
 /** Leads of the organization with this company domain, hottest first: organizations_domain_key. */
-export function selectLeadsByDomain(domain: string, limit: number): Sql {
+export function selectLeadsByDomain(domain: string, limit: number): Sql<LeadHitRow> {
   return {
     text: `SELECT ${HIT}, 1::float8 AS similarity
       FROM organizations o JOIN leads l ON l.organization_id = o.id
@@ -67,7 +67,7 @@ export function setTrigramThresholds(similarity: number, wordSimilarity: number)
  * ("genomics" in "Genomics Lab GmbH"). Word similarity is left out for longer queries, where it
  * would match every value sharing one of their words. `query` must be lowercase.
  */
-export function selectLeadsFuzzy(query: string, limit: number): Sql {
+export function selectLeadsFuzzy(query: string, limit: number): Sql<LeadHitRow> {
   const oneWord = !/\s/.test(query.trim());
   const word = (expr: string) => (oneWord ? ` OR $1 <% ${expr}` : '');
   const wordScore = (expr: string) => (oneWord ? `, word_similarity($1, ${expr})` : '');
@@ -93,7 +93,7 @@ const LIST = `${HIT}, 0::float8 AS similarity, a.sla_due_at, a.state AS alert_st
 const LIVE_ALERT = `LEFT JOIN lead_alerts a ON a.lead_id = l.id AND a.state IN ('open', 'snoozed')`;
 
 /** Leads a member claimed or owns, the SLA due soonest first (no SLA last), then hottest. */
-export function selectMyLeads(memberId: string, limit: number): Sql {
+export function selectMyLeads(memberId: string, limit: number): Sql<LeadListRow> {
   return {
     text: `SELECT ${LIST} FROM leads l ${LIVE_ALERT}
       WHERE (l.claimed_by_member_id = $1 OR l.owner_member_id = $1)
@@ -105,7 +105,7 @@ export function selectMyLeads(memberId: string, limit: number): Sql {
 }
 
 /** The hottest unclaimed leads (leads_unclaimed_score_idx: same predicate). */
-export function selectTopUnclaimed(limit: number): Sql {
+export function selectTopUnclaimed(limit: number): Sql<LeadListRow> {
   return {
     text: `SELECT ${LIST} FROM leads l ${LIVE_ALERT}
       WHERE l.claimed_at IS NULL AND l.disqualified_at IS NULL AND ${LIVE} AND l.status <> 'archived'
@@ -116,7 +116,7 @@ export function selectTopUnclaimed(limit: number): Sql {
 }
 
 /** The hottest leads waiting in the pool (leads_pool_score_idx). */
-export function selectPoolLeads(limit: number): Sql {
+export function selectPoolLeads(limit: number): Sql<LeadListRow> {
   return {
     text: `SELECT ${LIST} FROM leads l ${LIVE_ALERT}
       WHERE l.status = 'pool' AND ${LIVE}
@@ -190,7 +190,7 @@ export interface LeadCardRow {
   assignment_explanation: string[] | null;
 }
 
-export function selectLeadCard(leadId: number): Sql {
+export function selectLeadCard(leadId: number): Sql<LeadCardRow> {
   return {
     text: `SELECT l.id, l.email, l.first_name, l.last_name, l.full_name, l.company, l.title, l.country,
         l.score, l.grade, l.status, l.owner_member_id, l.claimed_by_slack_user, l.claimed_by_member_id,
@@ -212,7 +212,7 @@ export function selectLeadCard(leadId: number): Sql {
   };
 }
 
-export function selectRecentNotes(leadId: number, limit: number): Sql {
+export function selectRecentNotes(leadId: number, limit: number): Sql<{ author_slack_user: string; text: string; created_at: Date }> {
   return {
     text: `SELECT author_slack_user, text, created_at FROM lead_notes
       WHERE lead_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
@@ -248,7 +248,16 @@ export function upsertAwayUntil(memberId: string, slackUserId: string, until: Da
   };
 }
 
-export function selectAwayUntil(memberIds: readonly string[]): Sql {
+export interface AwayRow {
+  member_id: string;
+  away_until: Date | null;
+  status_emoji: string | null;
+  status_text: string | null;
+  status_expires_at: Date | null;
+  deactivated: boolean;
+}
+
+export function selectAwayUntil(memberIds: readonly string[]): Sql<AwayRow> {
   return {
     text: `SELECT member_id, away_until, status_emoji, status_text, status_expires_at, deactivated
       FROM team_presence WHERE member_id = ANY($1::text[])`,

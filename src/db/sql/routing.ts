@@ -207,7 +207,16 @@ export function lockLedgers(pipelineIds: readonly string[]): Sql<{ pipeline_id: 
   };
 }
 
-export function selectLedgerRows(pipelineIds: readonly string[]): Sql {
+export interface LedgerRecordRow {
+  pipeline_id: string;
+  member_id: string;
+  received: number;
+  deficit: number;
+  present: boolean;
+  last_assigned_seq: number | null;
+}
+
+export function selectLedgerRows(pipelineIds: readonly string[]): Sql<LedgerRecordRow> {
   return {
     text: `SELECT pipeline_id, member_id, received, deficit, present, last_assigned_seq
       FROM assignment_ledger_rows WHERE pipeline_id = ANY($1::text[]) ORDER BY pipeline_id, member_id`,
@@ -260,8 +269,18 @@ export function saveLedgers(ledgers: readonly LedgerSave[], now: Date): Sql {
   };
 }
 
+export interface PresenceRecordRow {
+  member_id: string;
+  open_deals: number;
+  status_emoji: string | null;
+  status_text: string | null;
+  status_expires_at: Date | null;
+  away_until: Date | null;
+  deactivated: boolean;
+}
+
 /** Presence plus open deals per member (capacity counts open deals across all pipelines). */
-export function selectPresence(): Sql {
+export function selectPresence(): Sql<PresenceRecordRow> {
   return {
     text: `WITH open AS (
         SELECT owner_member_id AS member_id, count(*)::int AS open_deals

@@ -55,7 +55,7 @@ export interface DeadOutboxRow {
  * chat.update; a sent or dead row is revived with fresh attempts. Identical content changes nothing
  * (no row returned), so a retried job that enqueues again posts nothing twice.
  */
-export function upsertOutbox(messages: readonly OutboxMessage[], now: Date): Sql {
+export function upsertOutbox(messages: readonly OutboxMessage[], now: Date): Sql<{ id: number; version: number; key: string }> {
   return {
     text: `INSERT INTO slack_outbox AS o
         (key, kind, lead_id, method, channel, response_url, payload, state, next_attempt_at, created_at, updated_at)

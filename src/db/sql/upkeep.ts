@@ -1,6 +1,8 @@
 import type { Sql } from '../pool.ts';
 import { DEAL_ACTIVITY } from './automation.ts';
 
+import type { NotificationLeadRow } from './automation.ts';
+
 export type { NotificationLeadRow } from './automation.ts';
 
 /** One upkeep run at a time: two overlapping runs would both see a finding as new. */
@@ -23,7 +25,7 @@ export interface UpkeepDealRow {
 }
 
 /** Every open deal, with its last activity (see DEAL_ACTIVITY). */
-export function selectOpenDeals(): Sql {
+export function selectOpenDeals(): Sql<UpkeepDealRow> {
   return {
     text: `SELECT d.id, d.lead_id, d.pipeline_id, d.stage_id, d.owner_member_id, d.status, d.value, d.priority,
         d.created_at, d.stage_entered_at, ${DEAL_ACTIVITY} AS last_activity_at
@@ -142,7 +144,7 @@ export function resolveUnseenFindings(
 }
 
 /** What a message shows about each lead. */
-export function selectNotificationLeads(ids: readonly number[]): Sql {
+export function selectNotificationLeads(ids: readonly number[]): Sql<NotificationLeadRow> {
   return {
     text: `SELECT id, email, first_name, last_name, full_name, company, title, country, score, grade,
         primary_intent, intent_confidence

@@ -36,7 +36,7 @@ export interface EnqueuedSlack {
  */
 export async function enqueueSlack(tx: Queryable, message: OutboxMessage, now: Date): Promise<EnqueuedSlack> {
   validateSlackMessage(message);
-  const [row] = await run<{ id: number; version: number }>(tx, upsertOutbox([message], now));
+  const [row] = await run(tx, upsertOutbox([message], now));
   if (row !== undefined) return { id: row.id, version: row.version, changed: true };
   const [existing] = await run(tx, selectOutboxByKey(message.key));
   if (existing === undefined) {
@@ -61,7 +61,7 @@ export async function enqueueSlackMany(
   if (messages.length === 0) return new Set();
   for (const message of messages) validateSlackMessage(message);
   const byKey = new Map(messages.map((message) => [message.key, message]));
-  const rows = await run<{ key: string }>(tx, upsertOutbox([...byKey.values()], now));
+  const rows = await run(tx, upsertOutbox([...byKey.values()], now));
   return new Set(rows.map((row) => row.key));
 }
 
