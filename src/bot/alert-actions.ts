@@ -113,6 +113,17 @@ const TEXT = {
  * registerAlertActions(slack.app, jobContext);
  */
 export function registerAlertActions(app: App, ctx: AppContext): void {
+  registerClaimButton(app, ctx);
+  registerDetailsButton(app, ctx);
+  registerSnoozeSelect(app, ctx);
+  registerNotAFitButton(app, ctx);
+  registerRouteButton(app, ctx);
+  registerNotAFitSubmit(app, ctx);
+  registerRouteSubmit(app, ctx);
+}
+
+/** Claim: the first click takes the lead; a later one hears who claimed it (or that it is not a fit). */
+function registerClaimButton(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.claim, async ({ ack, body }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
@@ -125,7 +136,10 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
       if (!result.won) await answer(ctx, click.target, lostClaimText(ctx, click.userId, result));
     });
   });
+}
 
+/** Details: opens the lead details modal. */
+function registerDetailsButton(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.details, async ({ ack, body, client }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
@@ -134,7 +148,10 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
       await client.views.open({ trigger_id: click.triggerId ?? '', view: renderLeadDetailsModal(details) });
     });
   });
+}
 
+/** Snooze: puts the open alert to sleep for the chosen time. */
+function registerSnoozeSelect(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.snooze, async ({ ack, body }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
@@ -150,7 +167,10 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
       else ctx.log.debug({ leadId: id, option: SNOOZE_OPTIONS[option] }, 'alert snoozed');
     });
   });
+}
 
+/** Not a fit: opens the modal that asks why. */
+function registerNotAFitButton(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.notAFit, async ({ ack, body, client }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
@@ -161,7 +181,10 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
       await client.views.open({ trigger_id: click.triggerId ?? '', view });
     });
   });
+}
 
+/** Route to…: managers get the pipeline modal, others a refusal. */
+function registerRouteButton(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.route, async ({ ack, body, client }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
@@ -176,7 +199,10 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
       await client.views.open({ trigger_id: click.triggerId ?? '', view });
     });
   });
+}
 
+/** The Not a fit modal submitted: checks the reason in the ack, disqualifies the lead after it. */
+function registerNotAFitSubmit(app: App, ctx: AppContext): void {
   app.view(NOT_A_FIT_CALLBACK, async ({ ack, body }) => {
     const parsed = submissionSchema.safeParse(body);
     const raw = parsed.success ? inputValue(parsed.data.view.state.values, NOT_A_FIT_INPUT) : undefined;
@@ -208,7 +234,10 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
       await answer(ctx, target, TEXT.failed, 'failed');
     }
   });
+}
 
+/** The Route to… modal submitted: checks the submitter and pipeline in the ack, routes the lead after it. */
+function registerRouteSubmit(app: App, ctx: AppContext): void {
   app.view(ROUTE_CALLBACK, async ({ ack, body }) => {
     const parsed = submissionSchema.safeParse(body);
     const raw = parsed.success ? inputValue(parsed.data.view.state.values, ROUTE_INPUT) : undefined;

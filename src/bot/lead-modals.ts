@@ -142,6 +142,16 @@ const newLeadSchema = z.object({
  * registerLeadModals(slack.app, ctx, { intake: new IntakeWriter(pool, boss) });
  */
 export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDeps): void {
+  registerReassignButton(app, ctx);
+  registerNoteButton(app, ctx);
+  registerReassignSubmit(app, ctx);
+  registerNoteSubmit(app, ctx);
+  registerNewLeadSubmit(app, ctx, deps);
+  registerForgetSubmit(app, ctx);
+}
+
+/** The Reassign button on a lead card: managers get the reassign modal, others a refusal. */
+function registerReassignButton(app: App, ctx: AppContext): void {
   app.action(REASSIGN_BUTTON, async ({ ack, body, action, client }) => {
     await ack();
     const target = targetOf(body, action);
@@ -156,7 +166,10 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
       view: reassignModal({ leadId: leadId.data, metadata }),
     });
   });
+}
 
+/** The Note button on a lead card: team members get the note modal, others a refusal. */
+function registerNoteButton(app: App, ctx: AppContext): void {
   app.action(NOTE_BUTTON, async ({ ack, body, action, client }) => {
     await ack();
     const target = targetOf(body, action);
@@ -171,7 +184,10 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
       view: noteModal({ leadId: leadId.data, metadata }),
     });
   });
+}
 
+/** The reassign modal submitted: checks the new owner and the lead in the ack, reassigns after it. */
+function registerReassignSubmit(app: App, ctx: AppContext): void {
   app.view(REASSIGN_MODAL.callbackId, async ({ ack, body, view }) => {
     const caller = callerOf(ctx.ruleset, body.user.id);
     const metadata = readMetadata(view.private_metadata);
@@ -196,7 +212,10 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
       reassignLead(ctx, caller, target, { id: lead.id, name: displayName(lead) }, member),
     );
   });
+}
 
+/** The note modal submitted: checks the note in the ack, adds it to the lead after it. */
+function registerNoteSubmit(app: App, ctx: AppContext): void {
   app.view(NOTE_MODAL.callbackId, async ({ ack, body, view }) => {
     const caller = callerOf(ctx.ruleset, body.user.id);
     const metadata = readMetadata(view.private_metadata);
@@ -216,7 +235,10 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
       await addNote(ctx, caller, target, { id: lead.id, name: displayName(lead) }, text);
     });
   });
+}
 
+/** The `/lead new` modal submitted: validates the fields in the ack, writes the lead to intake after it. */
+function registerNewLeadSubmit(app: App, ctx: AppContext, deps: LeadModalDeps): void {
   app.view(NEW_LEAD_MODAL.callbackId, async ({ ack, body, view }) => {
     const caller = callerOf(ctx.ruleset, body.user.id);
     if (!caller.onTeam) return ack(errors(NEW_LEAD_MODAL.email.block, NOT_ON_TEAM));
@@ -265,7 +287,10 @@ export function registerLeadModals(app: App, ctx: AppContext, deps: LeadModalDep
       await respond(ctx, target, notice(`Lead created${again}: it shows up in \`/lead\` within seconds.`));
     });
   });
+}
 
+/** The `/lead forget` modal submitted: checks the confirmation and the email in the ack, erases the lead after it. */
+function registerForgetSubmit(app: App, ctx: AppContext): void {
   app.view(FORGET_MODAL.callbackId, async ({ ack, body, view }) => {
     const caller = callerOf(ctx.ruleset, body.user.id);
     const metadata = readMetadata(view.private_metadata);

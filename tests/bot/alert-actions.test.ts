@@ -72,10 +72,7 @@ describe('alert actions in Slack', () => {
     violations.push(...h.fake.violations());
     h.fake.reset();
     h.clock.set('2026-11-20T10:00:00Z');
-    await h.db.pool.query(
-      `TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, deals, assignments,
-        assignment_ledgers, routing_decisions, lead_alerts, audit_log, slack_outbox, slack_channel_pace CASCADE`,
-    );
+    await h.db.reset();
   });
 
   it('gives a lead to exactly one of 50 people clicking Claim at once; the others hear who won', async () => {

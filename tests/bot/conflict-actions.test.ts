@@ -62,10 +62,7 @@ describe('routing-conflict buttons', () => {
     await h.stop();
   });
   beforeEach(async () => {
-    await h.db.pool.query(
-      `TRUNCATE intake_events, leads, lead_identifiers, score_rows, signals, lead_changes, deals, assignments,
-        assignment_ledgers, routing_decisions, routing_conflicts, slack_outbox, slack_channel_pace, audit_log CASCADE`,
-    );
+    await h.db.reset();
     h.fake.reset();
     h.clock.set('2026-11-20T09:30:00Z');
   });

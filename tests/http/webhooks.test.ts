@@ -200,7 +200,7 @@ describe('signed webhook intake', () => {
   });
   afterAll(() => t.stop());
   afterEach(async () => {
-    await t.db.pool.query('TRUNCATE intake_events');
+    await t.db.reset();
     await t.db.pool.query(`DELETE FROM pgboss.job WHERE name = 'process-events'`);
   });
 

@@ -121,7 +121,7 @@ describe('decay paths', () => {
 
   /** Seeds the leads, decays them in chunks of `chunkSize` and compares with the engine lead by lead. */
   async function expectEngineAgreement(specs: readonly LeadSpec[], chunkSize: number): Promise<void> {
-    await db.pool.query('TRUNCATE leads CASCADE');
+    await db.reset();
     for (const [i, spec] of specs.entries()) await insertLead(db, i + 1, spec);
     const { rows: due } = await db.pool.query<{ id: number }>(
       `SELECT id FROM leads WHERE score_expires_at <= $1 OR signals_active_until IS NOT NULL ORDER BY id`,
@@ -196,7 +196,7 @@ describe('decay paths', () => {
   });
 
   it('records a lead change and starts automation when decay in SQL drops a lead below a threshold', async () => {
-    await db.pool.query('TRUNCATE leads CASCADE');
+    await db.reset();
     // 30 lasting points and 25 that expire an hour ago: 55 (warm, grade C) falls to 30 (grade D).
     await insertLead(db, 1, {
       rows: [
@@ -237,7 +237,7 @@ describe('decay paths', () => {
   });
 
   it('changes nothing when a slot runs again', async () => {
-    await db.pool.query('TRUNCATE leads CASCADE');
+    await db.reset();
     await insertLead(db, 1, {
       rows: [{ points: 40, expiresInHours: -2, ageHours: 300 }, { points: 45, expiresInHours: 5, ageHours: 10 }],
       signals: [],

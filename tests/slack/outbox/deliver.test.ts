@@ -54,7 +54,7 @@ describe('slack delivery', () => {
     t = START;
     fake.reset();
     fake.setClock(clock.now);
-    await db.pool.query('TRUNCATE slack_outbox, slack_channel_pace');
+    await db.reset();
   });
 
   const enqueue = (message: OutboxMessage) =>
