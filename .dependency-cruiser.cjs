@@ -87,6 +87,13 @@ module.exports = {
       to: { path: '^src/(http|jobs|main|runtime)' },
     },
     {
+      name: 'bot-reads-through-app',
+      comment: 'Bolt listeners read and write through src/app queries and commands; row types may be named.',
+      severity: 'error',
+      from: { path: '^src/bot/' },
+      to: { path: '^src/db/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'pg-only-in-db',
       comment: 'Only src/db talks to PostgreSQL directly; everything else runs statements through it.',
       severity: 'error',

@@ -17,10 +17,10 @@ import {
   renderNotAFitModal,
   renderRouteModal,
   SNOOZE_OPTIONS,
-  type SnoozeOption,
 } from '../slack/render/alert.ts';
 import { clockTime, dayTime, renderLeadDetailsModal } from '../slack/render/lead-details.ts';
 import { plain, userMention } from '../slack/render/mrkdwn.ts';
+import { isSnoozeOption } from '../engine/snooze.ts';
 
 /**
  * The hot-lead alert's buttons and modals. Every listener acks first (Slack gives 3 s), then works.
@@ -37,9 +37,13 @@ const leadId = z
   .transform(Number);
 const snoozeValue = z
   .string()
-  .regex(/^[1-9]\d{0,14}:(1h|4h|1d)$/)
-  .transform((value) => {
-    const [id, option] = value.split(':') as [string, SnoozeOption];
+  .regex(/^[1-9]\d{0,14}:[a-z0-9]{1,4}$/)
+  .transform((value, zctx) => {
+    const [id = '', option = ''] = value.split(':');
+    if (!isSnoozeOption(option)) {
+      zctx.addIssue({ code: 'custom', message: `${option} is not a snooze choice` });
+      return z.NEVER;
+    }
     return { leadId: Number(id), option };
   });
 

@@ -1,7 +1,6 @@
 import type { App, ViewResponseAction, webApi } from '@slack/bolt';
 import { z } from 'zod';
-import { run } from '../db/pool.ts';
-import { type LeadHitRow, selectLeadByEmail, selectLeadHit, selectOpenDealIds } from '../db/sql/lookup.ts';
+import { leadByEmail, leadById, openDealCount } from '../app/queries/find-leads.ts';
 import type { LeadlineEvent } from '../engine/event.ts';
 import { normalizeEmail } from '../engine/identity.ts';
 import { leadOf } from '../engine/mappers/common.ts';
@@ -201,10 +200,9 @@ function registerReassignSubmit(app: App, ctx: AppContext): void {
     if (metadata.leadId === undefined)
       return ack(errors(block, 'This modal lost track of its lead; open it again.'));
     // Indexed reads, well within the 3 s: a modal can only show the error while it is still open.
-    const [lead] = await run<LeadHitRow>(ctx.pool, selectLeadHit(metadata.leadId));
-    const deals = await run(ctx.pool, selectOpenDealIds(metadata.leadId));
-    if (lead === undefined) return ack(errors(block, 'This lead no longer exists.'));
-    if (deals.length === 0)
+    const lead = await leadById(ctx.pool, metadata.leadId);
+    if (lead === null) return ack(errors(block, 'This lead no longer exists.'));
+    if ((await openDealCount(ctx.pool, metadata.leadId)) === 0)
       return ack(errors(block, 'This lead has no open deal yet; route it to a pipeline first.'));
     await ack();
     const target = { userId: caller.userId, responseUrl: metadata.responseUrl, interaction: viewInteraction(view.id) };
@@ -230,8 +228,8 @@ function registerNoteSubmit(app: App, ctx: AppContext): void {
     await ack();
     const target = { userId: caller.userId, responseUrl: metadata.responseUrl, interaction: viewInteraction(view.id) };
     await afterAck(ctx, target, 'note', async () => {
-      const [lead] = await run<LeadHitRow>(ctx.pool, selectLeadHit(leadId));
-      if (lead === undefined) return respond(ctx, target, notice(`Lead #${leadId} no longer exists.`));
+      const lead = await leadById(ctx.pool, leadId);
+      if (lead === null) return respond(ctx, target, notice(`Lead #${leadId} no longer exists.`));
       await addNote(ctx, caller, target, { id: lead.id, name: displayName(lead) }, text);
     });
   });
@@ -300,8 +298,8 @@ function registerForgetSubmit(app: App, ctx: AppContext): void {
     if (word?.toUpperCase() !== FORGET_MODAL.word)
       return ack(errors(block, `Type ${FORGET_MODAL.word} to confirm.`));
     const email = normalizeEmail(metadata.email);
-    const [lead] = email === null ? [] : await run<LeadHitRow>(ctx.pool, selectLeadByEmail(email));
-    if (lead === undefined) return ack(errors(block, 'No lead has this email (any more).'));
+    const lead = email === null ? null : await leadByEmail(ctx.pool, email);
+    if (lead === null) return ack(errors(block, 'No lead has this email (any more).'));
     await ack();
     const target = { userId: caller.userId, responseUrl: metadata.responseUrl, interaction: viewInteraction(view.id) };
     await afterAck(ctx, target, 'forget', async () => {

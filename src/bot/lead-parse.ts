@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normalizeEmail } from '../engine/identity.ts';
-import { localMidnight, zonedParts, zonedTime } from '../slack/render/time.ts';
+import { localMidnight, zonedParts, zonedTime } from '../engine/calendar.ts';
 import type { LookupQuery } from '../app/queries/find-leads.ts';
 
 /**

@@ -12,7 +12,8 @@ import {
   summarizeIntent,
 } from './intent.ts';
 import type { Ruleset } from './ruleset.ts';
-import { type AwardLedger, dayKey, isRowActive, type ScoreRow, scoreAt, scoreEvent } from './scoring.ts';
+import { dayKey } from './calendar.ts';
+import { type AwardLedger, isRowActive, type ScoreRow, scoreAt, scoreEvent } from './scoring.ts';
 
 /** An event as stored by intake: its id is always set. */
 export type StoredEvent = LeadlineEvent & { id: string };

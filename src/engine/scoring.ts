@@ -1,3 +1,4 @@
+import { dayKey } from './calendar.ts';
 import type { EventContext } from './conditions.ts';
 import { clampScore } from './grade.ts';
 import type { Ruleset, ScoringRule } from './ruleset.ts';
@@ -27,30 +28,6 @@ export interface RuleAward {
 export type AwardLedger = Record<string, RuleAward>;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
-
-/**
- * The calendar day of an instant in a time zone, as YYYY-MM-DD. Daily caps are bucketed by it,
- * so "3 opens a day" means a day in the team's time zone, not in UTC.
- *
- * @example
- * dayKey(new Date('2025-03-01T23:30:00Z'), 'Europe/Berlin') // '2025-03-02'
- */
-export function dayKey(at: Date, timeZone: string): string {
-  let format = dayFormats.get(timeZone);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    });
-    dayFormats.set(timeZone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(at).map((part) => [part.type, part.value]));
-  return `${parts['year']}-${parts['month']}-${parts['day']}`;
-}
-
 /**
  * Signed points a rule may still award for an event on `day`: |points| clipped to what the
  * daily and lifetime caps have left, 0 when a cap is used up.

@@ -9,7 +9,8 @@ import {
   type StoredEvent,
 } from '../../src/engine/lead-processor.ts';
 import { parseRuleset, type Ruleset } from '../../src/engine/ruleset.ts';
-import { dayKey, type ScoreRow } from '../../src/engine/scoring.ts';
+import { dayKey } from '../../src/engine/calendar.ts';
+import type { ScoreRow } from '../../src/engine/scoring.ts';
 import { DAY, HOUR, rules, T0 } from '../support/engine-rules.ts';
 
 const RUNS = { seed: 20250303, numRuns: 150 };

@@ -9,7 +9,7 @@ import {
   recomputeLead,
 } from '../../src/engine/lead-processor.ts';
 import { parseRuleset } from '../../src/engine/ruleset.ts';
-import { dayKey } from '../../src/engine/scoring.ts';
+import { dayKey } from '../../src/engine/calendar.ts';
 import { at, DAY, HOUR, rules, storedEvent, T0 } from '../support/engine-rules.ts';
 
 const ruleset = rules(`

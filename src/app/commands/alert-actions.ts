@@ -1,4 +1,4 @@
-import type { SnoozeOption } from '../../slack/render/alert.ts';
+import { snoozeEnds, type SnoozeOption } from '../../engine/snooze.ts';
 import { type Pool, type Queryable, run, withTransaction } from '../../db/pool.ts';
 import {
   claimLeadRow,
@@ -23,7 +23,6 @@ import { lockLead } from '../../db/sql/leads.ts';
  * in the same transaction, so the message never disagrees with the database.
  */
 
-const SNOOZE_MS: Record<SnoozeOption, number> = { '1h': 3_600_000, '4h': 4 * 3_600_000, '1d': 86_400_000 };
 
 export type ClaimResult =
   | { won: true; alertId: number | null }
@@ -118,7 +117,7 @@ export async function snoozeAlert(
   input: { leadId: number; slackUserId: string; option: SnoozeOption; now: Date },
 ): Promise<{ alertId: number; until: Date } | null> {
   const { leadId, now } = input;
-  const until = new Date(now.getTime() + SNOOZE_MS[input.option]);
+  const until = snoozeEnds(input.option, now);
   return withTransaction(db, async (tx) => {
     if ((await run(tx, lockLead(leadId))).length === 0) return null;
     const [alert] = await run(tx, lockLatestAlert(leadId, true));

@@ -312,7 +312,7 @@ function failed(message: string): LeadlineError {
  */
 export function notificationLead(row: NotificationLeadRow): NotificationLead {
   return {
-    id: String(row.id),
+    id: row.id,
     fullName: row.full_name,
     firstName: row.first_name,
     lastName: row.last_name,

@@ -3,9 +3,11 @@ import {
   type LeadHitRow,
   type LeadListRow,
   selectLeadByEmail,
+  selectLeadHit,
   selectLeadsByDomain,
   selectLeadsFuzzy,
   selectMyLeads,
+  selectOpenDealIds,
   selectPoolLeads,
   selectTopUnclaimed,
   setTrigramThresholds,
@@ -117,4 +119,25 @@ async function fuzzy(pool: Pool, text: string): Promise<LeadHitRow[]> {
     await run(tx, setTrigramThresholds(SIMILARITY, WORD_SIMILARITY));
     return run(tx, selectLeadsFuzzy(text, CHOICES + 1));
   });
+}
+
+/**
+ * One lead as lists and modals name it, or null.
+ *
+ * @example
+ * await leadById(pool, 42) // { id: 42, email: 'ada@genomics-lab.example', full_name: 'Ada Lovelace', … }
+ */
+export async function leadById(pool: Pool, leadId: number): Promise<LeadHitRow | null> {
+  const [lead] = await run(pool, selectLeadHit(leadId));
+  return lead ?? null;
+}
+
+/**
+ * How many open deals a lead has: the Reassign modal refuses a lead with none before it closes.
+ *
+ * @example
+ * await openDealCount(pool, 42) // 1
+ */
+export async function openDealCount(pool: Pool, leadId: number): Promise<number> {
+  return (await run(pool, selectOpenDealIds(leadId))).length;
 }

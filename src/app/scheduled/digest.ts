@@ -1,5 +1,5 @@
 import { type DigestData, renderDigest } from '../../slack/render/digest.ts';
-import { localDateKey } from '../../slack/render/time.ts';
+import { dayKey } from '../../engine/calendar.ts';
 import { type Queryable, run, withTransaction } from '../../db/pool.ts';
 import { LeadlineError } from '../../errors.ts';
 import {
@@ -37,7 +37,7 @@ export async function collectDigest(
   ]);
   if (counts === undefined) throw new LeadlineError('invariant_broken', 'digest counts query returned no row');
   return {
-    date: localDateKey(new Date(to.getTime() - 1), ruleset.timezone),
+    date: dayKey(new Date(to.getTime() - 1), ruleset.timezone),
     from,
     to,
     timeZone: ruleset.timezone,

@@ -4,6 +4,7 @@
  * in, Block Kit out. Lead- and form-supplied text goes through `plain` exactly once; mentions are
  * built by `userMention`; dates by `slackDate` (Leadline's own markup).
  */
+import type { SnoozeOption } from '../../engine/snooze.ts';
 import type { types } from '@slack/bolt';
 
 import type { LeadExplanation } from '../../engine/lead-processor.ts';
@@ -40,8 +41,8 @@ export const ROUTE_CALLBACK = 'lead.route.submit';
 export const NOT_A_FIT_INPUT = { blockId: 'message', actionId: 'reason', maxLength: 500 } as const;
 export const ROUTE_INPUT = { blockId: 'pipeline', actionId: 'pipeline' } as const;
 
-export const SNOOZE_OPTIONS = { '1h': 'For 1 hour', '4h': 'For 4 hours', '1d': 'For 1 day' } as const;
-export type SnoozeOption = keyof typeof SNOOZE_OPTIONS;
+/** The Snooze menu's labels, one per choice engine/snooze.ts defines. */
+export const SNOOZE_OPTIONS: Record<SnoozeOption, string> = { '1h': 'For 1 hour', '4h': 'For 4 hours', '1d': 'For 1 day' };
 
 export type AlertStateView =
   | { kind: 'open' }

@@ -24,7 +24,7 @@ import {
 } from './mrkdwn.ts';
 
 import { clockTime } from './lead-details.ts';
-import { type SlackMessage, leadDisplayName } from './views.ts';
+import { type LeadSummary, leadDisplayName, type SlackMessage } from './views.ts';
 
 
 /** A pipeline button: `value` is `<conflictId>:<pipelineId>`. */
@@ -32,15 +32,7 @@ export const CONFLICT_ROUTE_ACTION = 'conflict.route';
 /** The "Keep in pool" button: `value` is `<conflictId>`. */
 export const CONFLICT_POOL_ACTION = 'conflict.pool';
 
-export interface ConflictLead {
-  id: number;
-  fullName?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  email?: string | null;
-  company?: string | null;
-  score: number;
-  grade?: string | null;
+export interface ConflictLead extends LeadSummary {
   /** Current intent weight (points) per intent. */
   intentWeights: Readonly<Record<string, number>>;
 }

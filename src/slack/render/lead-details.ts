@@ -9,7 +9,8 @@ import type { LeadExplanation } from '../../engine/lead-processor.ts';
 
 import { BLOCK_LIMITS, context, divider, fields, header, plain, section, userMention } from './mrkdwn.ts';
 
-import { formatLocal, zonedParts } from './time.ts';
+import { zonedParts } from '../../engine/calendar.ts';
+import { formatLocal } from './time.ts';
 import { type SlackPerson, personText } from './views.ts';
 
 export interface LeadDetails {

@@ -14,20 +14,12 @@ import type { RoutingRuleset } from '../../engine/routing-schema.ts';
 import type { UpkeepFinding } from '../../engine/upkeep.ts';
 
 import { BLOCK_LIMITS, context, fields, header, plain, section, truncate, userMention } from './mrkdwn.ts';
-import { type SlackMessage, leadDisplayName } from './views.ts';
+import { type LeadSummary, leadDisplayName, type SlackMessage } from './views.ts';
 
 
 /** The lead as a message shows it. */
-export interface NotificationLead {
-  id: string;
-  fullName?: string | null;
-  firstName?: string | null;
-  lastName?: string | null;
-  email?: string | null;
-  company?: string | null;
-  title?: string | null;
+export interface NotificationLead extends LeadSummary {
   country?: string | null;
-  score: number;
   grade: string;
   primaryIntent?: string | null;
   intentConfidence?: number;
@@ -129,7 +121,7 @@ export function renderNotification(input: {
   const name = plain(leadDisplayName(lead), NAME);
   const company = lead.company ? plain(lead.company, NAME) : null;
   const who = company === null ? name : `${name} (${company})`;
-  const footer = context([`Automation \`${plain(input.ruleId, 100)}\` · lead #${plain(lead.id, 20)}`]);
+  const footer = context([`Automation \`${plain(input.ruleId, 100)}\` · lead #${lead.id}`]);
   switch (input.template) {
     case 'hot_lead':
       return message(

@@ -1,120 +1,12 @@
 /**
  * Time as Leadline's Slack messages show it: relative to an injected `now` (so a message renders
- * the same in a test and in production) and local dates in the ruleset's time zone. Pure.
+ * the same in a test and in production) and local dates in the ruleset's time zone (the calendar
+ * arithmetic is engine/calendar.ts). Pure.
  */
-
-export interface ZonedParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  /** 0 = Sunday … 6 = Saturday. */
-  weekday: number;
-}
+import { zonedParts } from '../../engine/calendar.ts';
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let format = formatters.get(timeZone);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      weekday: 'short',
-    });
-    formatters.set(timeZone, format);
-  }
-  return format;
-}
-
-/**
- * The wall-clock fields of `date` in `timeZone`.
- *
- * @example
- * zonedParts(new Date('2026-11-20T10:00:00Z'), 'Europe/Berlin') // { year: 2026, month: 11, day: 20, hour: 11, minute: 0, weekday: 5 }
- */
-export function zonedParts(date: Date, timeZone: string): ZonedParts & { second: number } {
-  const out: Record<string, string> = {};
-  for (const part of formatter(timeZone).formatToParts(date)) out[part.type] = part.value;
-  return {
-    year: Number(out['year']),
-    month: Number(out['month']),
-    day: Number(out['day']),
-    hour: Number(out['hour']),
-    minute: Number(out['minute']),
-    second: Number(out['second']),
-    weekday: WEEKDAYS.indexOf(out['weekday'] ?? ''),
-  };
-}
-
-function offsetMs(date: Date, timeZone: string): number {
-  const p = zonedParts(date, timeZone);
-  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return wall - Math.floor(date.getTime() / 1000) * 1000;
-}
-
-/**
- * The instant a wall-clock time happens in `timeZone` (days past the month's end roll over).
- * Across a DST gap the later offset wins.
- *
- * @example
- * zonedTime(2026, 12, 4, 0, 0, 'Europe/Berlin') // 2026-12-03T23:00:00.000Z
- */
-export function zonedTime(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  timeZone: string,
-): Date {
-  const wall = Date.UTC(year, month - 1, day, hour, minute);
-  const first = wall - offsetMs(new Date(wall), timeZone);
-  const second = wall - offsetMs(new Date(first), timeZone);
-  return new Date(second);
-}
-
-/**
- * Midnight `days` days after the local date of `now`.
- *
- * @example
- * localMidnight(new Date('2026-11-20T10:00:00Z'), 1, 'Europe/Berlin') // 2026-11-20T23:00:00.000Z
- */
-export function localMidnight(now: Date, days: number, timeZone: string): Date {
-  const p = zonedParts(now, timeZone);
-  return zonedTime(p.year, p.month, p.day + days, 0, 0, timeZone);
-}
-
-/**
- * Monday 00:00 of the local week containing `now`.
- *
- * @example
- * startOfWeek(new Date('2026-11-20T10:00:00Z'), 'Europe/Berlin') // 2026-11-15T23:00:00.000Z (Mon 16 Nov)
- */
-export function startOfWeek(now: Date, timeZone: string): Date {
-  const back = (zonedParts(now, timeZone).weekday + 6) % 7;
-  return localMidnight(now, -back, timeZone);
-}
-
-/**
- * The local calendar date, `YYYY-MM-DD`.
- *
- * @example
- * localDateKey(new Date('2026-11-20T23:30:00Z'), 'Europe/Berlin') // '2026-11-21'
- */
-export function localDateKey(date: Date, timeZone: string): string {
-  const p = zonedParts(date, timeZone);
-  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
-}
 
 /**
  * A short local date and time, e.g. `Fri 20 Nov, 11:00`.

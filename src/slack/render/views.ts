@@ -27,6 +27,15 @@ export interface LeadNameParts {
   email?: string | null;
 }
 
+/** A lead as every message sums it up (the alert, the conflict, a notification): raw values. */
+export interface LeadSummary extends LeadNameParts {
+  id: number;
+  company?: string | null;
+  title?: string | null;
+  score: number;
+  grade?: string | null;
+}
+
 /**
  * A lead's display name: full name, else first and last name, else the email (unless `email` is
  * false: a shared channel that should not see addresses), else `Lead #id`. Raw (unescaped): it
