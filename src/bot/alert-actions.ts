@@ -1,7 +1,6 @@
 
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-
 import { canManage, memberBySlackUser } from '../engine/team.ts';
 import { type ClaimResult, claimLead, disqualifyLead, snoozeAlert } from '../app/commands/alert-actions.ts';
 import type { AppContext } from '../app/context.ts';

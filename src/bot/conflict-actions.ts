@@ -1,7 +1,6 @@
 
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-
 import { canManage, memberBySlackUser } from '../engine/team.ts';
 import { isLeadlineError } from '../errors.ts';
 import type { ConflictResolution } from '../app/processing/conflicts.ts';

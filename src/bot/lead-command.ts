@@ -1,32 +1,19 @@
 
 
 import type { App } from '@slack/bolt';
-
 import { z } from 'zod';
-
 import type { Ruleset } from '../engine/ruleset.ts';
-
 import { memberBySlackUser } from '../engine/team.ts';
-
 import { IntakeWriter } from '../app/intake/intake-writer.ts';
-
 import type { AppContext } from '../app/context.ts';
-
 import { loadLeadCard } from '../app/queries/lead-card.ts';
-
 import { kickSlackDelivery } from '../slack/outbox/kick.ts';
-
 import { enqueueSlack } from '../slack/outbox/enqueue.ts';
-
 import { renderLeadCard } from '../slack/render/lead-card.ts';
 import { HELP_LINES, notice, PICK_ACTION_PREFIX, renderHelp } from '../slack/render/lead-lists.ts';
-
 import { plain } from '../slack/render/mrkdwn.ts';
-
 import { openForgetModal, openNewLeadModal, registerLeadModals, targetOf } from './lead-modals.ts';
-
 import { type LeadCommand, parseLeadCommand } from './lead-parse.ts';
-
 import {
   ADMINS_ONLY,
   afterAck,
@@ -35,7 +22,6 @@ import {
   MANAGERS_ONLY,
   NOT_ON_TEAM,
 } from './lead-respond.ts';
-
 import {
   runAssign,
   runExport,

@@ -11,10 +11,9 @@ import { mountHealth } from './health.ts';
 import { mountImports } from './imports.ts';
 import type { WebhookSource } from './sources.ts';
 import { mountWebhooks } from './webhooks.ts';
+import type { AppEnv } from './env.ts';
 
 export type { AppEnv } from './env.ts';
-
-import type { AppEnv } from './env.ts';
 
 export interface AppDeps {
   pool: Pool;

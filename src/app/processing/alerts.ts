@@ -1,6 +1,5 @@
 import { type AlertView, type ReassignOutcome, renderAlert } from '../../slack/render/alert.ts';
 import { type PoolClient, type Queryable, run } from '../../db/pool.ts';
-
 import {
   type AlertInsert,
   type AlertRow,
@@ -10,21 +9,15 @@ import {
   selectAlertCandidates,
   selectAlertViews,
 } from '../../db/sql/alerts.ts';
-
 import { explainLead, type LeadChange, type LeadState } from '../../engine/lead-processor.ts';
-
 import type { Ruleset } from '../../engine/ruleset.ts';
-
 import { memberById } from '../../engine/team.ts';
-
 import type { AppContext } from '../context.ts';
-
 import { loadLeadStates } from './lead-store.ts';
-
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
-
 import { enqueueSlack, enqueueSlackMany } from '../../slack/outbox/enqueue.ts';
 import { type SlackMessage, type SlackPerson, leadDisplayName } from '../../slack/render/views.ts';
+import { personView } from '../queries/lead-card.ts';
 
 /**
  * Hot-lead alerts: opening them and rendering their messages, plus the helpers the alert actions
@@ -180,17 +173,7 @@ export async function loadAlertViews(
         leadId: row.lead_id,
         reason: row.reason,
         priority: row.priority,
-        lead: {
-          name: leadDisplayName({
-            id: row.lead_id,
-            fullName: row.full_name,
-            firstName: row.first_name,
-            lastName: row.last_name,
-            email: row.email,
-          }),
-          company: row.company,
-          title: row.title,
-        },
+        lead: { name: leadDisplayName(personView(row.lead_id, row)), company: row.company, title: row.title },
         score: row.score,
         grade: row.grade,
         intent: { primary: row.primary_intent, confidence: row.intent_confidence },

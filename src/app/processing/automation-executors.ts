@@ -22,6 +22,7 @@ import { changeOwner } from '../changes/owner.ts';
 import { moveStage } from '../changes/stage.ts';
 import { routeLeadTo } from './routing.ts';
 import { enqueueSlack, type OutboxMessage, validateSlackMessage } from '../../slack/outbox/enqueue.ts';
+import { personView } from '../queries/lead-card.ts';
 
 /**
  * What each automation action does to the database: one executor per action type. Planning,
@@ -312,13 +313,7 @@ function failed(message: string): LeadlineError {
  */
 export function notificationLead(row: NotificationLeadRow): NotificationLead {
   return {
-    id: row.id,
-    fullName: row.full_name,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    email: row.email,
-    company: row.company,
-    title: row.title,
+    ...personView(row.id, row),
     country: row.country,
     score: row.score,
     grade: row.grade,

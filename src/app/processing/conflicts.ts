@@ -5,14 +5,12 @@ import {
   selectOpenConflictsForLeads,
   setConflictOutboxKeys,
 } from '../../db/sql/conflicts.ts';
-
 import { memberById } from '../../engine/team.ts';
-
 import type { AppContext } from '../context.ts';
 import type { RoutingResult } from './routing.ts';
-
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 import { enqueueSlack, enqueueSlackMany, type OutboxMessage } from '../../slack/outbox/enqueue.ts';
+import { personView } from '../queries/lead-card.ts';
 
 /**
  * Routing conflicts in Slack: the message managers decide in, and the decision itself. The message
@@ -138,12 +136,7 @@ function decisionOf(row: ConflictMessageRow, ruleset: Ruleset): ConflictDecision
 /** The lead as a conflict message shows it. */
 export function leadOf(row: ConflictMessageRow): ConflictView['lead'] {
   return {
-    id: row.lead_id,
-    fullName: row.full_name,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    email: row.email,
-    company: row.company,
+    ...personView(row.lead_id, row),
     score: row.score,
     grade: row.grade,
     intentWeights: row.intent_weights ?? {},

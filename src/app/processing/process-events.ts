@@ -2,7 +2,6 @@ import { type PoolClient, run, withTransaction } from '../../db/pool.ts';
 import { lockUnprocessedEvents, markEventsProcessed } from '../../db/sql/events.ts';
 import { selectErasedLeads } from '../../db/sql/leads.ts';
 import { LeadlineError } from '../../errors.ts';
-
 import { eventDayKeys, processLeadEvents, type StoredEvent } from '../../engine/lead-processor.ts';
 import { createAlerts } from './alerts.ts';
 import { enqueueClassification, shouldClassify } from './classify-text.ts';

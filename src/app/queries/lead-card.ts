@@ -1,16 +1,35 @@
 import type { LeadCardData } from '../../slack/render/lead-card.ts';
 import { type Queryable, run } from '../../db/pool.ts';
-
+import type { LeadPersonColumns } from '../../db/sql/leads.ts';
 import { selectRecentEvents } from '../../db/sql/events.ts';
-
 import { selectLeadCard, selectRecentNotes } from '../../db/sql/lookup.ts';
-
 import type { Ruleset } from '../../engine/ruleset.ts';
-
 import { memberById, memberBySlackUser } from '../../engine/team.ts';
-
 import { explainLeadById } from './explain.ts';
 import { leadDisplayName, type SlackPerson } from '../../slack/render/views.ts';
+
+/** The person columns a lead row carries (company and title where the query reads them). */
+type PersonColumns = Pick<LeadPersonColumns, 'full_name' | 'first_name' | 'last_name' | 'email'> &
+  Partial<Pick<LeadPersonColumns, 'company' | 'title'>>;
+
+/**
+ * A lead row's person columns as the renderers' LeadSummary names them.
+ *
+ * @example
+ * personView(7, { full_name: 'Ada Lovelace', first_name: null, last_name: null, email: null, company: 'Lab' })
+ * // { id: 7, fullName: 'Ada Lovelace', firstName: null, lastName: null, email: null, company: 'Lab', title: null }
+ */
+export function personView(id: number, row: PersonColumns) {
+  return {
+    id,
+    fullName: row.full_name,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    email: row.email,
+    company: row.company ?? null,
+    title: row.title ?? null,
+  };
+}
 
 /**
  * A lead row's display name (leadDisplayName over its columns). Raw: escape it before it enters a
@@ -19,20 +38,8 @@ import { leadDisplayName, type SlackPerson } from '../../slack/render/views.ts';
  * @example
  * displayName({ id: 7, full_name: null, first_name: 'Ada', last_name: 'Lovelace', email: null }) // 'Ada Lovelace'
  */
-export function displayName(lead: {
-  id: number;
-  full_name: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  email: string | null;
-}): string {
-  return leadDisplayName({
-    id: lead.id,
-    fullName: lead.full_name,
-    firstName: lead.first_name,
-    lastName: lead.last_name,
-    email: lead.email,
-  });
+export function displayName(lead: PersonColumns & { id: number }): string {
+  return leadDisplayName(personView(lead.id, lead));
 }
 
 function memberPerson(ruleset: Ruleset, memberId: string | null): SlackPerson | null {

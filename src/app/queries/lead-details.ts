@@ -1,16 +1,10 @@
 import { type LeadDetails } from '../../slack/render/lead-details.ts';
 import { type Queryable, run } from '../../db/pool.ts';
-
 import { selectDetailsDeals, selectDetailsLead } from '../../db/sql/alerts.ts';
-
 import { selectRecentEvents } from '../../db/sql/events.ts';
-
 import { explainLead } from '../../engine/lead-processor.ts';
-
 import type { Ruleset } from '../../engine/ruleset.ts';
-
 import { personOf } from '../processing/alerts.ts';
-
 import { loadLeadStates } from '../processing/lead-store.ts';
 import { leadDisplayName } from '../../slack/render/views.ts';
 

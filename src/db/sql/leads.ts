@@ -16,14 +16,8 @@ export interface LeadPersonColumns {
   title: string | null;
 }
 
-export interface LeadRow {
+export interface LeadRow extends LeadPersonColumns {
   id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   phone: string | null;
   country: string | null;
   region: string | null;
@@ -137,14 +131,8 @@ export function insertLeads(rows: readonly { id: number; email: string | null }[
   };
 }
 
-export interface LeadUpdate {
+export interface LeadUpdate extends LeadPersonColumns {
   id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   phone: string | null;
   country: string | null;
   region: string | null;

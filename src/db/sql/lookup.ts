@@ -149,14 +149,8 @@ export function selectHotInPipelines(
 }
 
 /** Everything on the lead card except the score explanation: one row, subqueries on indexed keys. */
-export interface LeadCardRow {
+export interface LeadCardRow extends LeadPersonColumns {
   id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   country: string | null;
   score: number;
   grade: string;

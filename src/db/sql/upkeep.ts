@@ -1,7 +1,5 @@
 import type { Sql } from '../pool.ts';
-import { DEAL_ACTIVITY } from './automation.ts';
-
-import type { NotificationLeadRow } from './automation.ts';
+import { DEAL_ACTIVITY, type NotificationLeadRow } from './automation.ts';
 
 export type { NotificationLeadRow } from './automation.ts';
 

@@ -6,11 +6,8 @@
  */
 import type { SnoozeOption } from '../../engine/snooze.ts';
 import type { types } from '@slack/bolt';
-
 import type { LeadExplanation } from '../../engine/lead-processor.ts';
-
 import type { Tier } from '../../engine/ruleset.ts';
-
 import { clockTime, dayTime, slackDate } from './lead-details.ts';
 import {
   actions,

@@ -6,11 +6,8 @@
  * always set: it is the notification preview and what screen readers announce.
  */
 import type { types } from '@slack/bolt';
-
 import { emailDomain } from '../../engine/identity.ts';
-
 import type { ConflictCandidate, ConflictCause } from '../../engine/routing.ts';
-
 import {
   actions,
   BLOCK_LIMITS,
@@ -22,7 +19,6 @@ import {
   truncateMrkdwn,
   userMention,
 } from './mrkdwn.ts';
-
 import { clockTime } from './lead-details.ts';
 import { type LeadSummary, leadDisplayName, type SlackMessage } from './views.ts';
 

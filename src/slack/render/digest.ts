@@ -3,11 +3,8 @@
  * and member names are escaped like any other text.
  */
 import type { types } from '@slack/bolt';
-
 import { context, fields, header, plain, section } from './mrkdwn.ts';
-
 import { formatDuration, formatLocal } from './time.ts';
-
 import type { FairnessRow } from '../../engine/fairness.ts';
 import type { SlackMessage } from './views.ts';
 

@@ -5,9 +5,7 @@
  * only through `plain`; rule ids, pipeline names and explanations from the ruleset are escaped too.
  */
 import type { types } from '@slack/bolt';
-
 import { actions, button, context, fields, header, plain, section, userMention } from './mrkdwn.ts';
-
 import { relativeTime } from './time.ts';
 import type { SlackMessage, SlackPerson } from './views.ts';
 

@@ -4,11 +4,8 @@
  * a ruleset supplied goes through `plain` (escaped once, cut); only Leadline's own markup is trusted.
  */
 import type { types } from '@slack/bolt';
-
 import type { LeadExplanation } from '../../engine/lead-processor.ts';
-
 import { BLOCK_LIMITS, context, divider, fields, header, plain, section, userMention } from './mrkdwn.ts';
-
 import { zonedParts } from '../../engine/calendar.ts';
 import { formatLocal } from './time.ts';
 import { type SlackPerson, personText } from './views.ts';

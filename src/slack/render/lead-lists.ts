@@ -3,9 +3,7 @@
  * help, short notices, and an export split into messages. Pure; lead text enters through `plain`.
  */
 import type { types } from '@slack/bolt';
-
 import { BLOCK_LIMITS, button, context, escapeMrkdwn, plain, section } from './mrkdwn.ts';
-
 import { relativeTime } from './time.ts';
 import type { SlackMessage } from './views.ts';
 

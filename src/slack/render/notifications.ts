@@ -6,13 +6,9 @@
  * the notification preview and what screen readers announce.
  */
 import type { types } from '@slack/bolt';
-
 import type { DealView } from '../../engine/facts.ts';
-
 import type { RoutingRuleset } from '../../engine/routing-schema.ts';
-
 import type { UpkeepFinding } from '../../engine/upkeep.ts';
-
 import { BLOCK_LIMITS, context, fields, header, plain, section, truncate, userMention } from './mrkdwn.ts';
 import { type LeadSummary, leadDisplayName, type SlackMessage } from './views.ts';
 
