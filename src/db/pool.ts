@@ -26,7 +26,7 @@ export interface Queryable {
  * Runs one statement built as `{text, values}`.
  *
  * @example
- * const leads = await run(pool, selectLeadsByEmail(['ada@lab.example'])); // LeadRow[]
+ * const leads = await run(tx, lockLeads([42])); // LeadRow[]: the builder's row type
  */
 export async function run<R extends pg.QueryResultRow = pg.QueryResultRow>(
   db: Queryable,
@@ -52,7 +52,7 @@ export async function runPrepared<R extends pg.QueryResultRow = pg.QueryResultRo
  * Runs one statement and answers how many rows it touched (for statements without RETURNING).
  *
  * @example
- * const deleted = await runCount(tx, deleteLeadNotes(42));
+ * const deleted = await runCount(tx, deleteNotesOf(42));
  */
 export async function runCount(db: Queryable, sql: Sql): Promise<number> {
   return (await db.query(sql.text, sql.values)).rowCount ?? 0;

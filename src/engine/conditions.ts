@@ -24,8 +24,11 @@ import type { LeadlineEvent, LeadProfile } from './event.ts';
  * - `exists` — `value: true` (the default) matches present fields, `value: false` missing ones.
  */
 
-/** Lead fields conditions may read, keyed by their name in the ruleset (snake_case like the native wire format). */
-const PROFILE_FIELD_NAMES = {
+/**
+ * Lead fields conditions may read, keyed by their name in the ruleset (snake_case like the native
+ * wire format, and like the leads table's columns).
+ */
+export const PROFILE_FIELD_NAMES = {
   first_name: 'firstName',
   last_name: 'lastName',
   full_name: 'fullName',

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerAlertActions } from '../../src/bot/alert-actions.ts';
 import type { LeadlineEvent } from '../../src/engine/event.ts';
 import { processEvents } from '../../src/app/processing/process-events.ts';
 import { waitFor } from '../support/db.ts';
 import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../support/engine-fixtures.ts';
-import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';
+import { type SlackHarness, useSlackHarness } from '../support/slack-harness.ts';
 
 // 50 extra reps (U0REP0001…) so 50 different team members can race for one lead.
 const REPS = Array.from({ length: 50 }, (_, i) => `U0REP${String(i + 1).padStart(4, '0')}`);
@@ -39,7 +39,6 @@ function hotEvents(email: string, fullName: string): LeadlineEvent[] {
   ];
 }
 
-
 /** A hot lead with its alert posted to #hot-leads: its id and the message ts. */
 async function postedAlert(h: SlackHarness, email: string, name: string) {
   // The processing job opens and posts the alert itself when the lead turns hot.
@@ -55,25 +54,7 @@ const rowCount = async (h: SlackHarness, sql: string, values: unknown[] = []) =>
   (await h.db.pool.query(sql, values)).rowCount ?? 0;
 
 describe('alert actions in Slack', () => {
-  let h: SlackHarness;
-  const violations: unknown[] = [];
-
-  beforeAll(async () => {
-    h = await startSlackHarness(testRuleset(ACTIONS_YAML), (app, ctx) => registerAlertActions(app, ctx));
-  });
-  afterAll(async () => {
-    try {
-      expect([...violations, ...h.fake.violations()]).toEqual([]);
-    } finally {
-      await h.stop();
-    }
-  });
-  beforeEach(async () => {
-    violations.push(...h.fake.violations());
-    h.fake.reset();
-    h.clock.set('2026-11-20T10:00:00Z');
-    await h.db.reset();
-  });
+  const h = useSlackHarness(testRuleset(ACTIONS_YAML), (app, ctx) => registerAlertActions(app, ctx), { start: '2026-11-20T10:00:00Z' });
 
   it('gives a lead to exactly one of 50 people clicking Claim at once; the others hear who won', async () => {
     const alert = await postedAlert(h, 'ada@engines.example', 'Ada Lovelace');

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerAlertActions } from '../../src/bot/alert-actions.ts';
 import { registerLeadCommand } from '../../src/bot/lead-command.ts';
 import { runSlaSweep } from '../../src/app/scheduled/sla.ts';
 import { lead, leadDeskRuleset, seedLead, textOf, USERS, waitForCall } from '../support/lead-desk.ts';
-import { type SlackHarness, startSlackHarness } from '../support/slack-harness.ts';
+import { useSlackHarness } from '../support/slack-harness.ts';
 
 const HOT_LEADS = 'C0HOTLEAD1';
 const START = '2026-11-20T10:00:00Z';
@@ -16,32 +16,14 @@ const REMIND_AT = '2026-11-20T10:06:00Z';
  * message names them and the SLA reminder reaches them, not the rep who had the lead before.
  */
 describe('owner changes by hand', () => {
-  let h: SlackHarness;
-  const violations: unknown[] = [];
-
-  beforeAll(async () => {
-    h = await startSlackHarness(
-      leadDeskRuleset(),
-      (app, ctx) => {
-        registerLeadCommand(app, ctx);
-        registerAlertActions(app, ctx);
-      },
-      { start: START },
-    );
-  });
-  afterAll(async () => {
-    try {
-      expect([...violations, ...h.fake.violations()]).toEqual([]);
-    } finally {
-      await h.stop();
-    }
-  });
-  beforeEach(async () => {
-    violations.push(...h.fake.violations());
-    h.fake.reset();
-    h.clock.set(START);
-    await h.db.reset();
-  });
+  const h = useSlackHarness(
+    leadDeskRuleset(),
+    (app, ctx) => {
+      registerLeadCommand(app, ctx);
+      registerAlertActions(app, ctx);
+    },
+    { start: START },
+  );
 
   /** A hot lead whose alert is live and owned by Anna (the b2b rotation's first pick). */
   async function hotLeadOfAnna(email: string): Promise<number> {

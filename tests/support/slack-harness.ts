@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -155,4 +156,48 @@ export async function startSlackHarness(
       await db.drop();
     },
   };
+}
+
+/**
+ * The hooks a Slack feature file repeats, once: one harness for the file (stopped after it), and
+ * before each test a clean database, a fresh fake Slack and the clock at `start`; by the end no
+ * message may have broken a Block Kit limit. The harness exists from `beforeAll` on.
+ *
+ * @example
+ * const h = useSlackHarness(ruleset, (app, ctx) => registerAlertActions(app, ctx), { start: '2026-11-20T10:00:00Z' });
+ * it('claims', async () => { await h.action({ actionId: 'lead.claim', value: '42', messageTs: '1.2' }); });
+ */
+export function useSlackHarness(
+  ruleset: Ruleset,
+  register: (app: App, ctx: AppContext) => void,
+  options: { start: string },
+): SlackHarness {
+  let current: SlackHarness | undefined;
+  const violations: unknown[] = [];
+  beforeAll(async () => {
+    current = await startSlackHarness(ruleset, register, options);
+  });
+  afterAll(async () => {
+    if (current === undefined) return;
+    try {
+      expect([...violations, ...current.fake.violations()]).toEqual([]);
+    } finally {
+      await current.stop();
+    }
+  });
+  beforeEach(async () => {
+    const h = current!;
+    violations.push(...h.fake.violations());
+    h.fake.reset();
+    h.clock.set(options.start);
+    await h.db.reset();
+  });
+  // Tests hold the harness before beforeAll has started it: every access reads the started one.
+  return new Proxy({} as SlackHarness, {
+    get: (_target, key) => {
+      if (current === undefined) throw new Error('the Slack harness starts in beforeAll');
+      return Reflect.get(current, key) as unknown;
+    },
+    set: (_target, key, value) => Reflect.set(current!, key, value),
+  });
 }

@@ -20,6 +20,7 @@ import { type Executed, type ExecuteOptions, execute } from './automation-execut
 import type { AppContext } from '../context.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 import { enqueueSlackMany, type OutboxMessage } from '../../slack/outbox/enqueue.ts';
+import { PROFILE_FIELD_NAMES } from '../../engine/conditions.ts';
 
 export interface AutomationInput {
   leadId: number;
@@ -233,22 +234,12 @@ async function loadFacts(
   return facts;
 }
 
-const PROFILE_COLUMNS = {
-  firstName: 'first_name',
-  lastName: 'last_name',
-  fullName: 'full_name',
-  company: 'company',
-  title: 'title',
-  phone: 'phone',
-  country: 'country',
-  region: 'region',
-  website: 'website',
-} as const;
 
 function leadView(row: AutomationLeadRow): LeadView {
   const profile = Object.fromEntries(
-    Object.entries(PROFILE_COLUMNS).flatMap(([key, column]) =>
-      row[column] === null ? [] : [[key, row[column]]],
+    // The ruleset names profile fields after their columns.
+    (Object.keys(PROFILE_FIELD_NAMES) as (keyof typeof PROFILE_FIELD_NAMES)[]).flatMap((column) =>
+      row[column] === null ? [] : [[PROFILE_FIELD_NAMES[column], row[column]]],
     ),
   );
   return {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderLeadDetailsModal } from '../../../src/slack/render/lead-details.ts';
 import type { LeadlineEvent } from '../../../src/engine/event.ts';
 import { processEvents } from '../../../src/app/processing/process-events.ts';
 import { checkView } from '../../support/block-kit-limits.ts';
 import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../../support/engine-fixtures.ts';
-import { type SlackHarness, startSlackHarness } from '../../support/slack-harness.ts';
+import { type SlackHarness, useSlackHarness } from '../../support/slack-harness.ts';
 
 // The shared test rules plus two rules that make a lead hot without a CRITICAL signal, two
 // pipelines, a team with reps and a manager, and the SLA and Slack sections.
@@ -51,27 +51,8 @@ async function processAndAlert(h: SlackHarness, events: LeadlineEvent[]): Promis
   return rows.map((row) => row.id);
 }
 
-
 describe('hot-lead alerts', () => {
-  let h: SlackHarness;
-  const violations: unknown[] = [];
-
-  beforeAll(async () => {
-    h = await startSlackHarness(testRuleset(ALERT_YAML), () => {});
-  });
-  afterAll(async () => {
-    try {
-      expect([...violations, ...h.fake.violations()]).toEqual([]);
-    } finally {
-      await h.stop();
-    }
-  });
-  beforeEach(async () => {
-    violations.push(...h.fake.violations());
-    h.fake.reset();
-    h.clock.set('2026-11-20T10:05:00Z');
-    await h.db.reset();
-  });
+  const h = useSlackHarness(testRuleset(ALERT_YAML), () => {}, { start: '2026-11-20T10:05:00Z' });
 
   it('opens one alert with one outbox message when a lead turns hot', async () => {
     const ids = await processAndAlert(h, hotEvents('ada@engines.example', { fullName: 'Ada Lovelace' }));

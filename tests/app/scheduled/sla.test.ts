@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LeadlineEvent } from '../../../src/engine/event.ts';
 import { claimLead, snoozeAlert } from '../../../src/app/commands/alert-actions.ts';
 import { processEvents } from '../../../src/app/processing/process-events.ts';
 import { runSlaSweep } from '../../../src/app/scheduled/sla.ts';
 import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../../support/engine-fixtures.ts';
-import { type SlackHarness, startSlackHarness } from '../../support/slack-harness.ts';
+import { type SlackHarness, useSlackHarness } from '../../support/slack-harness.ts';
 
 // Hot without a CRITICAL signal (MEDIUM priority: 60 minutes to claim), routed to b2b by round robin.
 const SLA_YAML = `${TEST_RULES_YAML.replace(
@@ -51,7 +51,6 @@ async function processAndAlert(
   return { alertId: rows[0]!.id, leadId: rows[0]!.lead_id };
 }
 
-
 /** Sweeps at `time` and delivers what it enqueued; returns the calls Slack received meanwhile. */
 async function sweepAt(h: SlackHarness, time: string) {
   h.clock.set(time);
@@ -67,25 +66,7 @@ const updates = (calls: { method: string; body: Record<string, unknown> }[]) =>
   calls.filter((c) => c.method === 'chat.update').map((c) => JSON.stringify(c.body['blocks']));
 
 describe('SLA sweep', () => {
-  let h: SlackHarness;
-  const violations: unknown[] = [];
-
-  beforeAll(async () => {
-    h = await startSlackHarness(testRuleset(SLA_YAML), () => {}, { start: START });
-  });
-  afterAll(async () => {
-    try {
-      expect([...violations, ...h.fake.violations()]).toEqual([]);
-    } finally {
-      await h.stop();
-    }
-  });
-  beforeEach(async () => {
-    violations.push(...h.fake.violations());
-    h.fake.reset();
-    h.clock.set(START);
-    await h.db.reset();
-  });
+  const h = useSlackHarness(testRuleset(SLA_YAML), () => {}, { start: START });
 
   it('reminds the owner, escalates to the managers, then reassigns through the ledger', async () => {
     const { alertId, leadId } = await processAndAlert(h, hotEvents('ada@engines.example'));
