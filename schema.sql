@@ -88,7 +88,16 @@ CREATE TABLE deals (
   stage_entered_at timestamp with time zone NOT NULL DEFAULT now(),
   last_activity_at timestamp with time zone,
   closed_at timestamp with time zone,
-  updated_at timestamp with time zone NOT NULL DEFAULT now()
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  currency text,
+  closed_by text,
+  line_items jsonb NOT NULL DEFAULT '[]'::jsonb,
+  offer_accepted_at timestamp with time zone,
+  paid_amount numeric,
+  paid_at timestamp with time zone,
+  moco_deal_id bigint,
+  moco_offer_id bigint,
+  moco_invoice_id bigint
 );
 
 CREATE TABLE intake_events (
@@ -202,7 +211,8 @@ CREATE TABLE leads (
   disqualified_at timestamp with time zone,
   disqualified_by text,
   disqualified_reason text,
-  erased_at timestamp with time zone
+  erased_at timestamp with time zone,
+  moco_person_id bigint
 );
 
 CREATE TABLE moco_sync_requests (
@@ -219,7 +229,8 @@ CREATE TABLE organizations (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
   domain text NOT NULL,
   name text,
-  created_at timestamp with time zone NOT NULL DEFAULT now()
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  moco_company_id bigint
 );
 
 CREATE TABLE routing_conflicts (
@@ -437,6 +448,10 @@ CREATE INDEX assignments_member_idx ON public.assignments USING btree (member_id
 CREATE INDEX audit_log_lead_idx ON public.audit_log USING btree (lead_id, created_at);
 CREATE INDEX automation_actions_lead_idx ON public.automation_actions USING btree (lead_id, created_at);
 CREATE INDEX deal_stage_history_deal_idx ON public.deal_stage_history USING btree (deal_id, entered_at);
+CREATE INDEX deals_closed_at_idx ON public.deals USING btree (closed_at) WHERE (status <> 'open'::text);
+CREATE UNIQUE INDEX deals_moco_deal_idx ON public.deals USING btree (moco_deal_id) WHERE (moco_deal_id IS NOT NULL);
+CREATE INDEX deals_moco_invoice_idx ON public.deals USING btree (moco_invoice_id) WHERE (moco_invoice_id IS NOT NULL);
+CREATE INDEX deals_moco_offer_idx ON public.deals USING btree (moco_offer_id) WHERE (moco_offer_id IS NOT NULL);
 CREATE UNIQUE INDEX deals_one_open_per_pipeline_idx ON public.deals USING btree (lead_id, pipeline_id) WHERE (status = 'open'::text);
 CREATE INDEX deals_owner_open_idx ON public.deals USING btree (owner_member_id) WHERE (status = 'open'::text);
 CREATE INDEX deals_stage_entered_idx ON public.deals USING btree (stage_entered_at) WHERE (status = 'open'::text);

@@ -15,7 +15,14 @@ import type { ActionConfig, AutomationRuleConfig, RoutingRuleset, TriggerType } 
  * below derive ids from stored facts (event ids, threshold crossings per cause, stage entry times).
  */
 
-export type TriggerInstance =
+/**
+ * How deep in a cascade a trigger sits: a stage move a rule made fires the next trigger one level
+ * deeper; what a person, an event or a schedule did is level 0. Planning stops at
+ * MAX_CASCADE_DEPTH, so two rules moving a deal back and forth end with a logged error.
+ */
+export const MAX_CASCADE_DEPTH = 5;
+
+export type TriggerInstance = (
   | { type: 'event'; id: string; leadId: string; event: LeadlineEvent & { id: string } }
   | {
       type: 'score_threshold';
@@ -33,7 +40,8 @@ export type TriggerInstance =
       after: { intent: string | null; confidence: number };
     }
   | (DealTrigger<'time_in_stage' | 'stage_entered'> & { stageId: string; enteredAt: Date })
-  | DealTrigger<'deal_won' | 'deal_lost'>;
+  | DealTrigger<'deal_won' | 'deal_lost'>
+) & { depth?: number };
 
 interface DealTrigger<T extends TriggerType> {
   type: T;
@@ -109,13 +117,16 @@ export function dealTrigger(
   type: 'time_in_stage' | 'stage_entered' | 'deal_won' | 'deal_lost',
   deal: Pick<DealView, 'dealId' | 'leadId' | 'pipelineId' | 'stageId' | 'stageEnteredAt'>,
   closedAt?: Date,
+  /** The stage visit's own id (its stage history row): visits within one instant stay apart. */
+  visitId?: string,
 ): TriggerInstance {
   const base = { leadId: deal.leadId, dealId: deal.dealId, pipelineId: deal.pipelineId };
+  const suffix = visitId === undefined ? '' : `:visit:${visitId}`;
   if (type === 'deal_won' || type === 'deal_lost') {
     const at = (closedAt ?? deal.stageEnteredAt).toISOString();
-    return { type, id: `${type}:${deal.dealId}:${at}`, ...base };
+    return { type, id: `${type}:${deal.dealId}:${at}${suffix}`, ...base };
   }
-  const visit = `${deal.dealId}:${deal.stageId}:${deal.stageEnteredAt.toISOString()}`;
+  const visit = `${deal.dealId}:${deal.stageId}:${deal.stageEnteredAt.toISOString()}${suffix}`;
   return { type, id: `${type}:${visit}`, ...base, stageId: deal.stageId, enteredAt: deal.stageEnteredAt };
 }
 

@@ -105,6 +105,8 @@ export const teamMemberSchema = z.strictObject({
   /** Relative share in `weighted` pipelines without their own `weights`. */
   weight: z.number().positive().max(1000).optional(),
   active: z.boolean().default(true),
+  /** How MOCO knows the member (its users are matched by email); also shown on exports. */
+  email: z.email().optional(),
 });
 
 export const awaySchema = z.strictObject({
@@ -145,11 +147,23 @@ export const assignmentSchema = z.strictObject({
   unmatched: z.enum(['any', 'fallback']).default('any'),
 });
 
+/**
+ * A pipeline stage. `won` / `lost` mark the stages a deal closes in (moving there closes it);
+ * `probability` (0–100) is the chance a deal in the stage is won, for the weighted pipeline value.
+ */
+export const stageSchema = z.strictObject({
+  id,
+  name,
+  probability: z.number().min(0).max(100).optional(),
+  won: z.literal(true).optional(),
+  lost: z.literal(true).optional(),
+});
+
 export const pipelineSchema = z.strictObject({
   id,
   name,
   intent: intentName,
-  stages: z.array(z.strictObject({ id, name })).min(1),
+  stages: z.array(stageSchema).min(1),
   assignment: assignmentSchema.prefault({}),
   /** Every lead routed here waits for a manager's decision. */
   manager_decides: z.boolean().default(false),
@@ -303,6 +317,7 @@ export type TeamMember = z.output<typeof teamMemberSchema>;
 export type TeamConfig = z.output<typeof teamSchema>;
 export type AssignmentConfig = z.output<typeof assignmentSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type StageConfig = z.output<typeof stageSchema>;
 export type ManagerRule = z.output<typeof managerRuleSchema>;
 export type RoutingConfig = z.output<typeof routingSchema>;
 export type AutomationRuleConfig = z.output<typeof automationRuleSchema>;

@@ -153,6 +153,26 @@ const rulesetSchema = z.strictObject({
     })
     .prefault({}),
   pipelines: z.array(pipelineSchema).default([]),
+  // What deals are worth: the currency amounts are in unless a deal names its own, and the
+  // products a won deal's offer lists.
+  deals: z
+    .strictObject({
+      currency: z
+        .string()
+        .regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code like EUR')
+        .default('EUR'),
+      products: z
+        .array(
+          z.strictObject({
+            id,
+            name: z.string().trim().min(1).max(200),
+            unit: z.string().trim().min(1).max(20).default('pcs'),
+            unit_price: z.number().nonnegative(),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
   routing: routingSchema,
   automation: automationSchema,
   upkeep: upkeepSchema,
@@ -180,6 +200,7 @@ const rulesetSchema = z.strictObject({
       routing_channel: slackChannel.default('#lead-routing'),
       managers_channel: slackChannel.default('#sales-managers'),
       digest_channel: slackChannel.default('#sales'),
+      deals_channel: slackChannel.default('#deals'),
       digest_cron: z.string().min(1).default('0 8 * * 1-5'),
       hot_threshold: id.default('hot'),
     })
@@ -197,6 +218,7 @@ export type SlaSettings = RulesetData['sla'];
 export type SlackSettings = RulesetData['slack'];
 export type TeamSettings = RulesetData['team'];
 export type UpkeepSettings = RulesetData['upkeep'];
+export type DealSettings = RulesetData['deals'];
 
 export interface ScoringRule extends Omit<z.output<typeof scoringRuleSchema>, 'when'> {
   when: Condition[];
@@ -293,6 +315,7 @@ function crossCheck(data: RulesetData): RawIssue[] {
     for (const j of duplicateIndexes(pipeline.stages.map((s) => s.id))) {
       issues.push({ path: ['pipelines', i, 'stages', j, 'id'], message: 'duplicate stage id' });
     }
+    issues.push(...closingStageIssues(pipeline, i));
   });
   const sla = data.sla;
   if (!(sla.remind_at <= sla.escalate_at && sla.escalate_at <= sla.reassign_at)) {
@@ -400,4 +423,21 @@ export function parseRuleset(yamlText: string, options: ParseRulesetOptions = {}
  */
 export function rulesetFromObject(data: unknown, options: ParseRulesetOptions = {}): Ruleset {
   return build(data, options.version);
+}
+
+/** A stage is won or lost, not both; a pipeline has at most one of each. */
+function closingStageIssues(pipeline: Pipeline, i: number): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  pipeline.stages.forEach((stage, j) => {
+    if (stage.won === true && stage.lost === true) {
+      issues.push({ path: ['pipelines', i, 'stages', j], message: 'a stage is won or lost, not both' });
+    }
+  });
+  for (const flag of ['won', 'lost'] as const) {
+    const marked = pipeline.stages.flatMap((stage, j) => (stage[flag] === true ? [j] : []));
+    for (const j of marked.slice(1)) {
+      issues.push({ path: ['pipelines', i, 'stages', j, flag], message: `only one ${flag} stage per pipeline` });
+    }
+  }
+  return issues;
 }

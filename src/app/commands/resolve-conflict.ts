@@ -12,6 +12,7 @@ import { lockLead } from '../../db/sql/leads.ts';
 import { insertRoutingDecisions, markLeadsRouted } from '../../db/sql/routing.ts';
 import { memberById, memberBySlackUser } from '../../engine/team.ts';
 import { LeadlineError } from '../../errors.ts';
+import { fireDealRules } from '../changes/deal.ts';
 import { changeOwner } from '../changes/owner.ts';
 import type { AppContext } from '../context.ts';
 import {
@@ -108,6 +109,7 @@ async function routeDecided(
   // (keep) routes it too.
   if (kept !== null) await run(tx, markLeadsRouted([{ leadId, ownerMemberId: null }], now));
   if (dealId === null) return { dealId, ownerMemberId: null };
+  await fireDealRules(tx, ctx, leadId, routed.triggers, now);
   const changed = await changeOwner(tx, ctx, {
     leadId,
     to: { kind: 'routed', dealId, assignment: routed.dealId === null ? null : routed.assignment },

@@ -3,6 +3,7 @@ import { type Pool, run, withTransaction } from '../../db/pool.ts';
 import { insertAudit } from '../../db/sql/audit.ts';
 import { lockLead } from '../../db/sql/leads.ts';
 import type { RoutingDecision } from '../../engine/routing.ts';
+import { fireDealRules } from '../changes/deal.ts';
 import { changeOwner } from '../changes/owner.ts';
 import type { AppContext } from '../context.ts';
 import { enqueueNotice, loadAlertViews, personOf } from '../processing/alerts.ts';
@@ -43,6 +44,7 @@ export async function routeLeadByManager(
       cause: 'route',
       now,
     });
+    await fireDealRules(tx, ctx, leadId, result.triggers, now);
     const pipelineName =
       ctx.ruleset.pipelines.find((p) => p.id === input.pipelineId)?.name ?? input.pipelineId;
     // The new owner hears of it even when the alert was claimed or closed already.

@@ -13,7 +13,7 @@ import {
   type NotificationLeadRow,
   updateAllowedField,
 } from '../../db/sql/automation.ts';
-import type { PlannedAction } from '../../engine/automation.ts';
+import type { PlannedAction, TriggerInstance } from '../../engine/automation.ts';
 import type { ActionConfig, ActionType, RoutingRuleset, TeamMember } from '../../engine/routing-schema.ts';
 import { managers } from '../../engine/team.ts';
 import { LeadlineError } from '../../errors.ts';
@@ -36,6 +36,8 @@ export interface Executed {
   /** The action changed facts later triggers read (stages, owners, fields, deals). */
   changed: boolean;
   enqueued?: number;
+  /** Rules' triggers the action fired (a stage move's `stage_entered`, `deal_won` …), one cascade level deeper. */
+  triggers?: TriggerInstance[];
 }
 
 export interface ExecuteOptions {
@@ -48,6 +50,8 @@ export interface ExecuteOptions {
    * transaction can see them yet, so actions that only read them need not read them again.
    */
   knownDeals?: ReadonlyMap<number, LockedDealRow> | undefined;
+  /** The cascade depth of the trigger that planned the action. */
+  depth?: number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -150,11 +154,14 @@ export async function execute(
   });
 }
 
-async function moveToStage({ tx, ctx, planned, action, cause, now }: Run<'move_to_stage'>): Promise<Executed> {
+async function moveToStage(step: Run<'move_to_stage'>): Promise<Executed> {
+  const { tx, ctx, planned, action, cause, now, options } = step;
   const deal = await lockedDeal(tx, planned);
-  const move = await moveStage(tx, ctx, { dealId: deal.id, stage: action.stage, cause, now });
+  const depth = (options.depth ?? 0) + 1;
+  const move = await moveStage(tx, ctx, { dealId: deal.id, stage: action.stage, cause, now, depth });
   if (!move.moved) return { result: { dealId: deal.id, stage: action.stage, unchanged: true }, changed: false };
-  return { result: { dealId: deal.id, from: move.from, to: move.to }, changed: true };
+  const closed = move.closed === null ? {} : { closed: move.closed };
+  return { result: { dealId: deal.id, from: move.from, to: move.to, ...closed }, changed: true, triggers: move.triggers };
 }
 
 async function assignOwnerAction(step: Run<'assign_owner'>): Promise<Executed> {
@@ -183,7 +190,8 @@ async function assignOwnerAction(step: Run<'assign_owner'>): Promise<Executed> {
   };
 }
 
-async function routeToPipeline({ tx, ctx, planned, action, leadId, cause, now }: Run<'route_to_pipeline'>): Promise<Executed> {
+async function routeToPipeline(step: Run<'route_to_pipeline'>): Promise<Executed> {
+  const { tx, ctx, planned, action, leadId, cause, now } = step;
   const routed = await routeLeadTo(tx, ctx, leadId, action.pipeline, cause, now);
   const decision = routed.decision;
   if (routed.dealId !== null) {
@@ -204,6 +212,7 @@ async function routeToPipeline({ tx, ctx, planned, action, leadId, cause, now }:
       ...('cause' in decision ? { cause: decision.cause } : {}),
     },
     changed: routed.dealId !== null,
+    triggers: routed.triggers.map((t) => ({ ...t, depth: (step.options.depth ?? 0) + 1 })),
   };
 }
 

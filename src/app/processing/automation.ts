@@ -21,6 +21,7 @@ import type { AppContext } from '../context.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 import { enqueueSlackMany, type OutboxMessage } from '../../slack/outbox/enqueue.ts';
 import { PROFILE_FIELD_NAMES } from '../../engine/conditions.ts';
+import { MAX_CASCADE_DEPTH } from '../../engine/automation.ts';
 
 export interface AutomationInput {
   leadId: number;
@@ -40,6 +41,8 @@ export interface AutomationSummary {
   repeated: number;
   /** Slack messages enqueued. */
   notifications: number;
+  /** Triggers a rule cascade fired past MAX_CASCADE_DEPTH, not run (logged as an error). */
+  cascadeStopped: number;
 }
 
 /**
@@ -49,7 +52,7 @@ export interface AutomationSummary {
  * const total = emptyAutomationSummary(); total.executed += summary.executed;
  */
 export function emptyAutomationSummary(): AutomationSummary {
-  return { planned: 0, executed: 0, failed: 0, skipped: 0, repeated: 0, notifications: 0 };
+  return { planned: 0, executed: 0, failed: 0, skipped: 0, repeated: 0, notifications: 0, cascadeStopped: 0 };
 }
 
 interface LeadFacts {
@@ -126,9 +129,11 @@ async function runTriggers(
   openedDealIds: ReadonlySet<number>,
 ): Promise<AutomationSummary> {
   const summary = emptyAutomationSummary();
-  const leadIds = [...byLead.keys()].sort((a, b) => a - b);
+  // Stage moves by rules append the triggers they fire to their lead's queue (one level deeper).
+  const queue = new Map([...byLead].map(([id, triggers]) => [id, [...triggers]]));
+  const leadIds = [...queue.keys()].sort((a, b) => a - b);
   const dealIdsOf = (ids: readonly number[]) =>
-    ids.flatMap((id) => byLead.get(id)!).flatMap((t) => ('dealId' in t ? [Number(t.dealId)] : []));
+    ids.flatMap((id) => queue.get(id)!).flatMap((t) => ('dealId' in t ? [Number(t.dealId)] : []));
   const facts = await loadFacts(tx, leadIds, dealIdsOf(leadIds));
   const finishes: ActionFinish[] = [];
   const outbox: OutboxMessage[] = [];
@@ -137,7 +142,7 @@ async function runTriggers(
   // statement per round instead of one per trigger. Per lead the order is the given one, and a
   // trigger still sees what the actions of the lead's earlier triggers changed.
   for (let round = 0; ; round += 1) {
-    const active = leadIds.filter((id) => byLead.get(id)!.length > round && facts.has(id));
+    const active = leadIds.filter((id) => queue.get(id)!.length > round && facts.has(id));
     if (active.length === 0) break;
     const stale = active.filter((id) => facts.get(id)!.dirty);
     if (stale.length > 0) {
@@ -149,20 +154,20 @@ async function runTriggers(
         else facts.set(id, lead);
       }
     }
-    const plans: { lead: LeadFacts; plan: AutomationPlan }[] = [];
+    const plans: { lead: LeadFacts; plan: AutomationPlan; depth: number }[] = [];
     for (const id of active) {
       const lead = facts.get(id);
       if (lead === undefined) continue;
-      const trigger = byLead.get(id)![round]!;
+      const trigger = queue.get(id)![round]!;
       const plan = planAutomation(ctx.ruleset, trigger, lead.view, dealFor(trigger, lead), now);
-      if (plan.actions.length + plan.skipped.length > 0) plans.push({ lead, plan });
+      if (plan.actions.length + plan.skipped.length > 0) plans.push({ lead, plan, depth: trigger.depth ?? 0 });
     }
     const recorded = await record(
       tx,
       plans.map(({ plan }) => plan),
       now,
     );
-    for (const { lead, plan } of plans) {
+    for (const { lead, plan, depth } of plans) {
       summary.planned += plan.actions.length;
       summary.skipped += plan.skipped.filter((a) => recorded.has(a.actionKey)).length;
       for (const action of plan.actions) {
@@ -176,6 +181,7 @@ async function runTriggers(
           knownLead: lead.dirty ? undefined : lead.row,
           knownDeals: lead.dirty ? undefined : openedDeals(lead, openedDealIds),
           outbox,
+          depth,
         };
         const outcome = isolate ? await runInSavepoint(tx, ctx, action, now, io) : await runBare(tx, ctx, action, now, io);
         if ('error' in outcome) {
@@ -185,7 +191,8 @@ async function runTriggers(
           summary.executed += 1;
           summary.notifications += outcome.enqueued ?? 0;
           if (outcome.changed) lead.dirty = true;
-          finishes.push({ ...key, outcome: { status: 'done', result: outcome.result } });
+          const result = cascade(ctx, queue.get(lead.row.id)!, outcome, summary);
+          finishes.push({ ...key, outcome: { status: 'done', result } });
         }
       }
     }
@@ -193,6 +200,27 @@ async function runTriggers(
   await enqueueSlackMany(tx, outbox, now);
   if (finishes.length > 0) await run(tx, finishAutomationActions(finishes, now));
   return summary;
+}
+
+/**
+ * Queues the triggers an action's stage move fired, up to MAX_CASCADE_DEPTH; past it they are
+ * dropped, the error is logged, and the action's recorded result says where the cascade stopped.
+ */
+function cascade(
+  ctx: AppContext,
+  leadQueue: TriggerInstance[],
+  outcome: Executed,
+  summary: AutomationSummary,
+): unknown {
+  const fired = outcome.triggers ?? [];
+  const allowed = fired.filter((t) => (t.depth ?? 0) <= MAX_CASCADE_DEPTH);
+  leadQueue.push(...allowed);
+  const stopped = fired.filter((t) => (t.depth ?? 0) > MAX_CASCADE_DEPTH);
+  if (stopped.length === 0) return outcome.result;
+  summary.cascadeStopped += stopped.length;
+  const error = `rule cascade stopped at depth ${MAX_CASCADE_DEPTH}: ${stopped.map((t) => t.id).join(', ')} not fired`;
+  ctx.log.error({ triggers: stopped.map((t) => t.id) }, error);
+  return { ...(outcome.result as object), cascade: { stopped: true, depth: MAX_CASCADE_DEPTH, error } };
 }
 
 async function loadFacts(

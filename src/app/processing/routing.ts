@@ -19,6 +19,7 @@ import { assignByLedger, ownerOf, storeAssignments } from './assignment.ts';
 import type { LeadView } from '../../engine/facts.ts';
 import { decideRouting, type RoutingDecision, routeManually } from '../../engine/routing.ts';
 import type { AppContext } from '../context.ts';
+import { dealTrigger, type TriggerInstance } from '../../engine/automation.ts';
 
 export interface RoutingResult {
   leadId: number;
@@ -144,14 +145,28 @@ export async function routeLeadTo(
   pipelineId: string,
   by: string,
   now: Date,
-): Promise<{ dealId: number | null; decision: RoutingDecision; assignment: AssignmentResult | null }> {
+): Promise<{
+  dealId: number | null;
+  decision: RoutingDecision;
+  assignment: AssignmentResult | null;
+  /** The new deal's `stage_entered`, for the caller to fire (or queue, inside an automation run). */
+  triggers: TriggerInstance[];
+}> {
   const [row] = await run(tx, selectRoutingLeads([leadId]));
   if (row === undefined) throw new LeadlineError('not_found', `lead ${leadId} not found`, { status: 404 });
   const decision = routeManually(leadView(row), pipelineId, by, ctx.ruleset);
   await run(tx, insertRoutingDecisions([decisionRow(ctx, leadId, decision)], now));
-  if (decision.kind !== 'route') return { dealId: null, decision, assignment: null };
+  if (decision.kind !== 'route') return { dealId: null, decision, assignment: null, triggers: [] };
   const opened = (await openDeals(tx, ctx, [{ row, decision }], now)).get(leadId);
-  return { dealId: opened?.dealId ?? null, assignment: opened?.assignment ?? null, decision };
+  if (opened === undefined) return { dealId: null, assignment: null, decision, triggers: [] };
+  const deal = {
+    dealId: String(opened.dealId),
+    leadId: String(leadId),
+    pipelineId: decision.pipelineId,
+    stageId: decision.stageId,
+    stageEnteredAt: now,
+  };
+  return { dealId: opened.dealId, assignment: opened.assignment, decision, triggers: [dealTrigger('stage_entered', deal)] };
 }
 
 /** Opens or refreshes the leads' conflicts; returns the leads whose conflict was opened or changed. */

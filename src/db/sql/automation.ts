@@ -160,7 +160,12 @@ export function lockDeal(dealId: number): Sql<LockedDealRow> {
 }
 
 /** Moves a deal to a stage and records the visit in its history, in one statement. */
-export function moveDealToStage(dealId: number, stageId: string, cause: string, now: Date): Sql<{ from_stage: string }> {
+export function moveDealToStage(
+  dealId: number,
+  stageId: string,
+  cause: string,
+  now: Date,
+): Sql<{ id: number; from_stage: string }> {
   return {
     text: `WITH old AS (SELECT id, stage_id FROM deals WHERE id = $1),
       moved AS (
@@ -169,7 +174,7 @@ export function moveDealToStage(dealId: number, stageId: string, cause: string, 
       )
       INSERT INTO deal_stage_history (deal_id, from_stage, to_stage, entered_at, cause)
       SELECT id, from_stage, $2, $4, $3 FROM moved
-      RETURNING from_stage`,
+      RETURNING id, from_stage`,
     values: [dealId, stageId, cause, now],
   };
 }

@@ -211,7 +211,15 @@ describe('automation step', () => {
     const before = await query('SELECT * FROM automation_actions ORDER BY action_index');
     // The deal is in discovery now, so the engine plans the move as a skip; its key is taken anyway.
     const again = await run([{ leadId, triggers: [trigger] }]);
-    expect(again).toEqual({ planned: 2, executed: 0, failed: 0, skipped: 0, repeated: 2, notifications: 0 });
+    expect(again).toEqual({
+      planned: 2,
+      executed: 0,
+      failed: 0,
+      skipped: 0,
+      repeated: 2,
+      notifications: 0,
+      cascadeStopped: 0,
+    });
     expect(await query('SELECT * FROM automation_actions ORDER BY action_index')).toEqual(before);
     expect(await query('SELECT stage_entered_at FROM deals WHERE id = $1', [dealId])).toEqual([
       { stage_entered_at: new Date(NOW) },

@@ -1,0 +1,54 @@
+import { type Queryable, run } from '../../db/pool.ts';
+import { selectDealNotice } from '../../db/sql/deals.ts';
+import type { AppContext } from '../context.ts';
+import { personOf } from '../processing/alerts.ts';
+import { personView } from '../queries/lead-card.ts';
+import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
+import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
+import { renderDealClosed } from '../../slack/render/deals.ts';
+
+/**
+ * Announces a deal that closed in `slack.deals_channel`, once per close (keyed by the deal and the
+ * moment it closed, so a retried close posts nothing new and a reopened deal that closes again is
+ * announced again).
+ *
+ * @example
+ * await announceClose(tx, ctx, { dealId: 7, outcome: 'won', now });
+ */
+export async function announceClose(
+  tx: Queryable,
+  ctx: AppContext,
+  input: { dealId: number; outcome: 'won' | 'lost'; now: Date },
+): Promise<void> {
+  const [row] = await run(tx, selectDealNotice(input.dealId));
+  if (row === undefined) return;
+  const pipeline = ctx.ruleset.pipelines.find((p) => p.id === row.pipeline_id);
+  const person = row.closed_by?.startsWith('slack:') ? row.closed_by.slice('slack:'.length) : null;
+  const message = renderDealClosed({
+    dealId: row.id,
+    outcome: input.outcome,
+    lead: { ...personView(row.lead_id, row), score: 0 },
+    pipelineName: pipeline?.name ?? row.pipeline_id,
+    stageName: pipeline?.stages.find((s) => s.id === row.stage_id)?.name ?? row.stage_id,
+    owner: personOf(ctx.ruleset, row.owner_member_id),
+    value: row.value,
+    currency: row.currency ?? ctx.ruleset.deals.currency,
+    closedBySlackUser: person,
+    closedByOther: person === null ? row.closed_by : null,
+    lostReason: row.lost_reason,
+    lineItems: row.line_items.map((i) => ({ title: i.title, quantity: i.quantity, unit: i.unit, unitPrice: i.unit_price })),
+  });
+  await enqueueSlack(
+    tx,
+    {
+      key: `deal:${row.id}:${input.outcome}:${input.now.getTime()}`,
+      kind: 'deal',
+      leadId: row.lead_id,
+      method: 'chat.postMessage',
+      channel: ctx.ruleset.slack.deals_channel,
+      payload: { ...message },
+    },
+    input.now,
+  );
+  await kickSlackDelivery(ctx.queue, { db: tx });
+}
