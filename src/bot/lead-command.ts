@@ -34,6 +34,7 @@ import {
 import type { SlackMessage } from '../slack/render/views.ts';
 import { commandInteraction, respond } from '../slack/respond.ts';
 import { AWAY_UNTIL_BACK } from '../engine/presence.ts';
+import { runDealCommand } from './deal-commands.ts';
 
 export interface LeadCommandOptions {
   /** The process's intake writer (one per process shares group commits); a new one by default. */
@@ -56,6 +57,7 @@ function refusal(command: LeadCommand, caller: Caller, ruleset: Ruleset): string
     if (member === null || !member.active) return 'That person is not an active member of the team.';
   }
   if ((command.kind === 'forget' || command.kind === 'export') && !caller.isAdmin) return ADMINS_ONLY;
+  if (command.kind === 'reopen' && !caller.canManage) return 'Only managers and admins can reopen a deal.';
   return null;
 }
 
@@ -125,6 +127,10 @@ export function registerLeadCommand(app: App, ctx: AppContext, options: LeadComm
           return setAway(ctx, member, target, null);
         case 'export':
           return runExport(ctx, caller, target, parsed.email);
+        case 'won':
+        case 'lost':
+        case 'reopen':
+          return runDealCommand(ctx, member, target, parsed);
       }
     });
   });

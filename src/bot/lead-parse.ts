@@ -21,6 +21,9 @@ export const SUBCOMMANDS = [
   'back',
   'forget',
   'export',
+  'won',
+  'lost',
+  'reopen',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -38,6 +41,10 @@ export type LeadCommand =
   | { kind: 'away'; until: Date | null }
   | { kind: 'forget'; email: string }
   | { kind: 'export'; email: string }
+  /** `currency` null: the deal's, else the ruleset's. */
+  | { kind: 'won'; email: string; amount: number; currency: string | null }
+  | { kind: 'lost'; email: string; reason: string }
+  | { kind: 'reopen'; email: string }
   | { kind: 'lookup'; query: LookupQuery }
   | { kind: 'usage'; subcommand: Subcommand; problem: string };
 
@@ -66,6 +73,29 @@ const mentionArg = z
   .string()
   .regex(/^<@([UW][A-Z0-9]{2,20})>$/, 'mention the person, e.g. @anna')
   .transform((value) => value.slice(2, -1));
+const amountArg = z
+  .string()
+  // People type 12000, 12,000 or 12.000,50; the decimal mark is the last . or , with 1–2 digits after it.
+  .transform((value, ctx) => {
+    const cleaned = value.replace(/[\s'’]/g, '');
+    const match = /^(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?$/.exec(cleaned);
+    if (match === null) {
+      ctx.addIssue({ code: 'custom', message: `“${value}” is not an amount; type e.g. 12000 or 12,500.50` });
+      return z.NEVER;
+    }
+    return Number(`${match[1]!.replace(/[.,]/g, '')}.${match[2] ?? '0'}`);
+  })
+  .pipe(z.number().positive('the amount must be more than 0').max(1e12, 'that amount is too large'));
+const currencyArg = z
+  .string()
+  .transform((value) => value.toUpperCase())
+  .pipe(z.string().regex(/^[A-Z]{3}$/, 'the currency is a three-letter code like EUR'));
+export const MAX_LOST_REASON = 500;
+const reasonArg = z
+  .string()
+  .trim()
+  .min(1, 'say why the deal was lost')
+  .max(MAX_LOST_REASON, `a reason holds at most ${MAX_LOST_REASON} characters`);
 const noteArg = z
   .string()
   .trim()
@@ -248,10 +278,35 @@ export function parseLeadCommand(raw: string, now: Date, timeZone: string): Lead
         ? { kind: 'assign', email: email.data, slackUserId: user.data }
         : usage('assign', user.error);
     }
+    case 'won':
+    case 'lost':
+    case 'reopen':
+      return parseDealCommand(sub, rest);
     case 'away': {
       const until = parseUntil(args, now, timeZone);
       if (until !== null && !(until instanceof Date)) return usage('away', until.error);
       return { kind: 'away', until };
     }
   }
+}
+
+/** `won <email> <amount> [currency]`, `lost <email> <reason>`, `reopen <email>`. */
+function parseDealCommand(sub: 'won' | 'lost' | 'reopen', rest: readonly string[]): LeadCommand {
+  const [target = '', ...words] = rest;
+  const email = emailArg.safeParse(target);
+  if (!email.success) return usage(sub, email.error);
+  if (sub === 'reopen') return words.length === 0 ? { kind: 'reopen', email: email.data } : usage(sub, 'reopen takes only the email');
+  if (sub === 'lost') {
+    const reason = reasonArg.safeParse(words.join(' '));
+    return reason.success ? { kind: 'lost', email: email.data, reason: reason.data } : usage(sub, reason.error);
+  }
+  const [amountText = '', currencyText, ...extra] = words;
+  if (extra.length > 0) return usage(sub, 'type the amount and, optionally, the currency: won <email> 12000 EUR');
+  const amount = amountArg.safeParse(amountText);
+  if (!amount.success) return usage(sub, amount.error);
+  if (currencyText === undefined) return { kind: 'won', email: email.data, amount: amount.data, currency: null };
+  const currency = currencyArg.safeParse(currencyText);
+  return currency.success
+    ? { kind: 'won', email: email.data, amount: amount.data, currency: currency.data }
+    : usage(sub, currency.error);
 }
