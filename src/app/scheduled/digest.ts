@@ -1,9 +1,12 @@
 import { type DigestData, renderDigest } from '../../slack/render/digest.ts';
 import { dayKey } from '../../engine/calendar.ts';
+import { weightedValue } from '../../engine/deals.ts';
 import { type Queryable, run, withTransaction } from '../../db/pool.ts';
 import { LeadlineError } from '../../errors.ts';
 import {
   selectDigestCounts,
+  selectOpenPipelineValue,
+  selectRevenueWon,
   selectPreviousSlot,
   selectTopSources,
 } from '../../db/sql/digest.ts';
@@ -30,10 +33,12 @@ export async function collectDigest(
   window: { from: Date; to: Date },
 ): Promise<DigestData> {
   const { from, to } = window;
-  const [[counts], sources, members] = await Promise.all([
+  const [[counts], sources, members, won, open] = await Promise.all([
     run(db, selectDigestCounts(from, to, ruleset.slack.hot_threshold)),
     run(db, selectTopSources(from, to, 5)),
     loadFairness(db, ruleset, from, to),
+    run(db, selectRevenueWon(from, to)),
+    run(db, selectOpenPipelineValue()),
   ]);
   if (counts === undefined) throw new LeadlineError('invariant_broken', 'digest counts query returned no row');
   return {
@@ -51,8 +56,36 @@ export async function collectDigest(
     conflictsResolved: counts.conflicts_resolved,
     dealsCreated: counts.deals_created,
     dealsWon: counts.deals_won,
+    ...money(ruleset, won, open),
     topSources: sources,
     members,
+  };
+}
+
+/**
+ * Revenue won and the weighted open pipeline in the ruleset currency (a deal without a currency is
+ * in it); amounts in other currencies are counted apart, not converted.
+ */
+function money(
+  ruleset: Ruleset,
+  won: readonly { currency: string | null; amount: number }[],
+  open: readonly { pipeline_id: string; stage_id: string; currency: string | null; amount: number }[],
+): Pick<DigestData, 'currency' | 'revenueWon' | 'weightedPipeline' | 'otherCurrencies'> {
+  const currency = ruleset.deals.currency;
+  const ours = (c: string | null) => c === null || c === currency;
+  const pipelines = new Map(ruleset.pipelines.map((p) => [p.id, p]));
+  const weighted = open
+    .filter((row) => ours(row.currency))
+    .reduce(
+      (sum, row) => sum + weightedValue({ status: 'open', value: row.amount, stageId: row.stage_id }, pipelines.get(row.pipeline_id)),
+      0,
+    );
+  const others = [...won, ...open].filter((row) => !ours(row.currency)).map((row) => row.currency!);
+  return {
+    currency,
+    revenueWon: won.filter((row) => ours(row.currency)).reduce((sum, row) => sum + row.amount, 0),
+    weightedPipeline: Math.round(weighted * 100) / 100,
+    otherCurrencies: [...new Set(others)].sort(),
   };
 }
 

@@ -71,3 +71,21 @@ export function selectPreviousSlot(job: string, slot: string): Sql<{ slot: strin
     values: [job, slot],
   };
 }
+
+/** Won deals' value per currency, closed in the window (deals_closed_at_idx). */
+export function selectRevenueWon(from: Date, to: Date): Sql<{ currency: string | null; amount: number }> {
+  return {
+    text: `SELECT currency, COALESCE(sum(value), 0)::float8 AS amount FROM deals
+      WHERE status = 'won' AND closed_at >= $1 AND closed_at < $2 GROUP BY currency ORDER BY currency NULLS FIRST`,
+    values: [from, to],
+  };
+}
+
+/** Open deals' value per pipeline, stage and currency: the weights per stage come from the ruleset. */
+export function selectOpenPipelineValue(): Sql<{ pipeline_id: string; stage_id: string; currency: string | null; amount: number }> {
+  return {
+    text: `SELECT pipeline_id, stage_id, currency, COALESCE(sum(value), 0)::float8 AS amount FROM deals
+      WHERE status = 'open' AND value IS NOT NULL GROUP BY pipeline_id, stage_id, currency`,
+    values: [],
+  };
+}

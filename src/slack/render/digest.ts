@@ -4,6 +4,7 @@
  */
 import type { types } from '@slack/bolt';
 import { context, fields, header, plain, section } from './mrkdwn.ts';
+import { money } from './deals.ts';
 import { formatDuration, formatLocal } from './time.ts';
 import type { FairnessRow } from '../../engine/fairness.ts';
 import type { SlackMessage } from './views.ts';
@@ -26,6 +27,13 @@ export interface DigestData {
   conflictsResolved: number;
   dealsCreated: number;
   dealsWon: number;
+  /** The ruleset currency the money figures are in. */
+  currency: string;
+  revenueWon: number;
+  /** Open deals' value weighted by their stage's win probability. */
+  weightedPipeline: number;
+  /** Currencies of deals the money figures leave out (not converted). */
+  otherCurrencies: string[];
   topSources: { source: string; leads: number }[];
   members: FairnessRow[];
 }
@@ -63,10 +71,16 @@ export function renderDigest(data: DigestData): SlackMessage {
         `*SLA breaches*\n${data.slaBreaches}`,
         `*Conflicts resolved*\n${data.conflictsResolved}`,
         `*Deals created / won*\n${data.dealsCreated} / ${data.dealsWon}`,
+        `*Revenue won*\n${money(data.revenueWon, data.currency)}`,
+        `*Weighted open pipeline*\n${money(data.weightedPipeline, data.currency)}`,
       ],
       { blockId: 'digest-counts' },
     ),
   ];
+  if (data.otherCurrencies.length > 0) {
+    const codes = data.otherCurrencies.map((c) => plain(c, 3)).join(', ');
+    blocks.push(context([`Deals in ${codes} are left out of the money figures (not converted).`]));
+  }
   const sources =
     data.topSources.length === 0
       ? 'No new leads.'

@@ -85,16 +85,25 @@ describe('daily digest', () => {
     await conflict(l3, null);
 
     // Deals: three created in the window (one won, one lost), one older deal won in the window.
-    const deal = (lead: number, status: string, createdAt: string, closedAt: string | null) =>
+    // Money: 12,000 EUR and 3,000 without a currency won; the open 9,000 in discovery weighs 67%
+    // (b2b has no probabilities: its two open stages climb to 33 and 67); a won USD deal is apart.
+    const deal = (
+      lead: number,
+      status: string,
+      createdAt: string,
+      closedAt: string | null,
+      money: { value: number; currency: string | null; stage?: string } | null = null,
+    ) =>
       q(
-        `INSERT INTO deals (lead_id, pipeline_id, stage_id, status, ruleset_version, created_at, closed_at)
-         VALUES ($1, 'b2b', 'new', $2, 'test-rules', $3, $4) RETURNING id`,
-        [lead, status, createdAt, closedAt],
+        `INSERT INTO deals (lead_id, pipeline_id, stage_id, status, ruleset_version, created_at, closed_at, value, currency)
+         VALUES ($1, 'b2b', $5, $2, 'test-rules', $3, $4, $6, $7) RETURNING id`,
+        [lead, status, createdAt, closedAt, money?.stage ?? 'new', money?.value ?? null, money?.currency ?? null],
       );
-    await deal(l1, 'open', '2026-11-19T09:00:00Z', null);
-    await deal(l2, 'won', '2026-11-19T09:00:00Z', '2026-11-19T16:00:00Z');
-    await deal(l3, 'lost', '2026-11-19T09:00:00Z', '2026-11-19T17:00:00Z');
-    await deal(old, 'won', '2026-11-10T09:00:00Z', '2026-11-19T11:00:00Z');
+    await deal(l1, 'open', '2026-11-19T09:00:00Z', null, { value: 9000, currency: 'EUR', stage: 'discovery' });
+    await deal(l2, 'won', '2026-11-19T09:00:00Z', '2026-11-19T16:00:00Z', { value: 12_000, currency: 'EUR' });
+    await deal(l3, 'lost', '2026-11-19T09:00:00Z', '2026-11-19T17:00:00Z', { value: 5000, currency: 'EUR' });
+    await deal(old, 'won', '2026-11-10T09:00:00Z', '2026-11-19T11:00:00Z', { value: 3000, currency: null });
+    await deal(l4, 'won', '2026-11-10T09:00:00Z', '2026-11-19T12:00:00Z', { value: 700, currency: 'USD' });
 
     // Rotation: b2b gave Anna 2 and Ben 1, research gave Carla 1; a manual pick, a fallback owner
     // and an older assignment do not count.
@@ -137,7 +146,11 @@ describe('daily digest', () => {
       slaBreaches: 2,
       conflictsResolved: 1,
       dealsCreated: 3,
-      dealsWon: 2,
+      dealsWon: 3,
+      currency: 'EUR',
+      revenueWon: 15_000,
+      weightedPipeline: 6030,
+      otherCurrencies: ['USD'],
       topSources: [
         { source: 'website', leads: 3 },
         { source: 'slack', leads: 1 },
@@ -164,7 +177,10 @@ describe('daily digest', () => {
       '*Median time to claim*\n30 min',
       '*SLA breaches*\n2',
       '*Conflicts resolved*\n1',
-      '*Deals created / won*\n3 / 2',
+      '*Deals created / won*\n3 / 3',
+      '*Revenue won*\n15,000 EUR',
+      '*Weighted open pipeline*\n6,030 EUR',
+      'Deals in USD are left out of the money figures (not converted).',
       '• website: 3\n• slack: 1\n• unknown: 1',
       '• *Anna* 2 leads · target 1.3 (33%) · +0.7',
       '• *Ben* 1 lead · target 1.3 (33%) · -0.3',
