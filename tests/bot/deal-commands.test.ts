@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { registerLeadCommand } from '../../src/bot/lead-command.ts';
-import { lead, leadDeskRuleset, seedLead, USERS } from '../support/lead-desk.ts';
+import { lead, leadDeskRuleset, seedLead, textOf, USERS } from '../support/lead-desk.ts';
 import { useSlackHarness } from '../support/slack-harness.ts';
 
 const ADA = 'ada@genomics-lab.example';
@@ -19,6 +19,10 @@ describe('/lead won, lost and reopen', () => {
 
   it('lets the owner mark their deal won with an amount typed the German way', async () => {
     await seedLead(h, ADA, { firstName: 'Ada', lastName: 'Lovelace' });
+    // An open deal shows its value weighted by the stage: b2b's first of two open stages is 33%.
+    await h.db.pool.query(`UPDATE deals SET value = 10000`);
+    const card = await (await lead(h, ADA, USERS.anna)).reply();
+    expect(textOf(card.blocks)).toContain('open · 10,000 EUR (weighted 3,300 EUR)');
     const run = await lead(h, `won <mailto:${ADA}|${ADA}> 12.000,50 EUR`, USERS.anna);
     expect(run.ack).toBeNull();
     expect((await run.reply()).text).toBe('🏆 *Ada Lovelace*’s deal in B2B customers is won: 12,000.50 EUR.');

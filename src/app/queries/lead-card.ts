@@ -7,6 +7,7 @@ import type { Ruleset } from '../../engine/ruleset.ts';
 import { memberById, memberBySlackUser } from '../../engine/team.ts';
 import { explainLeadById } from './explain.ts';
 import { leadDisplayName, type SlackPerson } from '../../slack/render/views.ts';
+import { type DealStatus, weightedValue } from '../../engine/deals.ts';
 
 /** The person columns a lead row carries (company and title where the query reads them). */
 type PersonColumns = Pick<LeadPersonColumns, 'full_name' | 'first_name' | 'last_name' | 'email'> &
@@ -130,6 +131,11 @@ export async function loadLeadCard(
         owner: memberPerson(ruleset, d.owner_member_id),
         queue: d.owner_queue,
         value: d.value,
+        currency: d.currency ?? ruleset.deals.currency,
+        weighted:
+          d.value === null
+            ? null
+            : weightedValue({ status: d.status as DealStatus, value: d.value, stageId: d.stage_id }, pipeline),
       };
     }),
     events: events.map((e) => ({ type: e.event_type, source: e.source, occurredAt: e.occurred_at })),

@@ -169,6 +169,7 @@ export interface LeadCardRow extends LeadPersonColumns {
     owner_queue: string | null;
     status: string;
     value: number | null;
+    currency: string | null;
   }[];
   alert: {
     state: string;
@@ -190,7 +191,7 @@ export function selectLeadCard(leadId: number): Sql<LeadCardRow> {
         l.score, l.grade, l.status, l.owner_member_id, l.claimed_by_slack_user, l.claimed_by_member_id,
         l.claimed_at, l.disqualified_at, l.erased_at,
         COALESCE((SELECT json_agg(d) FROM (
-            SELECT id, pipeline_id, stage_id, owner_member_id, owner_queue, status, value
+            SELECT id, pipeline_id, stage_id, owner_member_id, owner_queue, status, value::float8 AS value, currency
             FROM deals WHERE lead_id = l.id ORDER BY (status = 'open') DESC, created_at DESC, id DESC LIMIT 5
           ) d), '[]') AS deals,
         (SELECT row_to_json(a) FROM (

@@ -8,6 +8,7 @@ import type { types } from '@slack/bolt';
 import { actions, button, context, fields, header, plain, section, userMention } from './mrkdwn.ts';
 import { relativeTime } from './time.ts';
 import type { SlackMessage, SlackPerson } from './views.ts';
+import { money } from './deals.ts';
 
 
 /** Someone on the team as the card names them. */
@@ -39,6 +40,9 @@ export interface LeadCardData {
     owner: SlackPerson | null;
     queue: string | null;
     value: number | null;
+    currency: string;
+    /** The value weighted by the stage's win probability (engine/deals weightedValue). */
+    weighted: number | null;
   }[];
   events: { type: string; source: string; occurredAt: Date }[];
   sla: {
@@ -132,7 +136,9 @@ function dealField(card: LeadCardData): [string, string] {
     const where = card.status === 'conflict' ? 'Waiting for a manager' : 'Not routed yet (pool)';
     return [`*Pipeline / stage*\n${where}`, '*Deal*\nNone'];
   }
-  const value = deal.value === null ? '' : ` · value ${deal.value}`;
+  const weighted =
+    deal.status === 'open' && deal.weighted !== null ? ` (weighted ${money(deal.weighted, deal.currency)})` : '';
+  const value = deal.value === null ? '' : ` · ${money(deal.value, deal.currency)}${weighted}`;
   const more = card.deals.length > 1 ? ` (+${card.deals.length - 1} more)` : '';
   return [
     `*Pipeline / stage*\n${plain(deal.pipeline, 200)} · ${plain(deal.stage, 200)}`,
