@@ -98,3 +98,67 @@ export function mayReopen(member: TeamMember | null, deal: { status: DealStatus 
   if (deal.status === 'open') return { ok: false, why: 'This deal is open already.' };
   return { ok: true };
 }
+
+/** What a deal-closing event asks for: the outcome and what the sender knows about it. */
+export interface DealCloseSignal {
+  outcome: DealOutcome;
+  value: number | null;
+  currency: string | null;
+  reason: string | null;
+  /** The sender's id of the deal (MOCO), to find our deal by before falling back to the lead's open one. */
+  mocoDealId: string | null;
+  /** Who closed it, as the close records it. */
+  closedBy: string;
+}
+
+const HUBSPOT_STAGES: Readonly<Record<string, DealOutcome>> = { closedwon: 'won', closedlost: 'lost' };
+
+/**
+ * Whether an event closes a deal: a native `deal.won` / `deal.lost`, HubSpot's deal workflow
+ * (`crm.deal_won` / `crm.deal_lost`, from `dealstage` closedwon / closedlost) and a MOCO deal
+ * update to won or lost. Null for every other event.
+ *
+ * @example
+ * dealCloseOf({ type: 'moco.deal_updated', source: 'moco', metadata: { deal_status: 'won', money: 12000, entity_id: '55' } })
+ * // { outcome: 'won', value: 12000, currency: null, reason: null, mocoDealId: '55', closedBy: 'moco' }
+ */
+export function dealCloseOf(event: {
+  type: string;
+  source: string;
+  metadata: Readonly<Record<string, unknown>>;
+}): DealCloseSignal | null {
+  const m = event.metadata;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
+  const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+  const base = { reason: null, mocoDealId: null, closedBy: event.source };
+  if (event.type === 'deal.won' || event.type === 'deal.lost') {
+    const outcome = event.type === 'deal.won' ? 'won' : 'lost';
+    return { ...base, outcome, value: num(m['amount']), currency: str(m['currency']), reason: str(m['reason']) };
+  }
+  if (event.type === 'crm.deal_won' || event.type === 'crm.deal_lost') {
+    return {
+      ...base,
+      outcome: event.type === 'crm.deal_won' ? 'won' : 'lost',
+      value: num(m['amount']),
+      currency: str(m['deal_currency_code']),
+      reason: str(m['closed_lost_reason']),
+    };
+  }
+  const status = m['deal_status'];
+  if (event.type === 'moco.deal_updated' && (status === 'won' || status === 'lost')) {
+    return { ...base, outcome: status, value: num(m['money']), currency: str(m['currency']), mocoDealId: str(m['entity_id']) };
+  }
+  return null;
+}
+
+/**
+ * The event type of a HubSpot deal workflow's webhook: a `dealstage` of closedwon / closedlost
+ * closes the deal; anything else is the contact workflow's form submission.
+ *
+ * @example
+ * hubspotWorkflowType('closedwon') // 'crm.deal_won'
+ */
+export function hubspotWorkflowType(dealstage: unknown): string {
+  const outcome = typeof dealstage === 'string' ? HUBSPOT_STAGES[dealstage.trim().toLowerCase()] : undefined;
+  return outcome === undefined ? 'form.submitted' : `crm.deal_${outcome}`;
+}

@@ -13,6 +13,7 @@ import { followUpScoredLeads, type ScoredLead } from './follow-up.ts';
 import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
 import { PROCESS_EVENTS_QUEUE } from '../queues.ts';
 import { decideRoutes, openRoutes, type RoutingResult } from './routing.ts';
+import { closeDealsFromEvents } from './deal-events.ts';
 
 export interface ProcessSummary {
   events: number;
@@ -157,6 +158,7 @@ async function routeAndFollowUp(
   await followUp(tx, ctx, scored.filter((lead) => !routing.has(lead.leadId)), pending.results, now);
   const opened = await openRoutes(tx, ctx, pending, now);
   await followUp(tx, ctx, scored.filter((lead) => routing.has(lead.leadId)), opened, now);
+  await closeDealsFromEvents(tx, ctx, scored, now);
   return [...pending.results, ...opened];
 }
 

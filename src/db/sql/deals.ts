@@ -134,3 +134,12 @@ export function selectDealNotice(dealId: number): Sql<DealNoticeRow> {
 export function selectDealLead(dealId: number): Sql<{ lead_id: number }> {
   return { text: 'SELECT lead_id FROM deals WHERE id = $1', values: [dealId] };
 }
+
+/** The lead's deal MOCO knows by `mocoDealId`, else its newest open deal: what a deal webhook closes. */
+export function selectDealToClose(leadId: number, mocoDealId: string | null): Sql<{ id: number; status: string }> {
+  return {
+    text: `SELECT id, status FROM deals WHERE lead_id = $1 AND (status = 'open' OR moco_deal_id = $2::bigint)
+      ORDER BY (moco_deal_id IS NOT DISTINCT FROM $2::bigint) DESC, created_at DESC, id DESC LIMIT 1`,
+    values: [leadId, mocoDealId],
+  };
+}

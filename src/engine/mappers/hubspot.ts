@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hubspotWorkflowType } from '../deals.ts';
 import type { ErrorIssue } from '../../errors.ts';
 import type { LeadlineEvent, MetadataValue } from '../event.ts';
 import type { MapContext, MapResult } from './common.ts';
@@ -199,7 +200,8 @@ function mapWorkflowContact(body: Record<string, unknown>, ctx: MapContext): Map
   const form = latestFormSubmission(body);
   const event: LeadlineEvent = {
     id: null,
-    type: 'form.submitted',
+    // A deal workflow sends the associated contact with the deal's stage: closed won / lost close it.
+    type: hubspotWorkflowType(value('dealstage')),
     source: ctx.source,
     occurredAt: isoFrom(form?.timestamp) ?? ctx.receivedAt.toISOString(),
     lead,
