@@ -34,6 +34,7 @@ import {
 import type { SlackMessage } from '../slack/render/views.ts';
 import { commandInteraction, respond } from '../slack/respond.ts';
 import { AWAY_UNTIL_BACK } from '../engine/presence.ts';
+import { registerDealButtons } from './deal-buttons.ts';
 import { runDealCommand } from './deal-commands.ts';
 
 export interface LeadCommandOptions {
@@ -135,6 +136,13 @@ export function registerLeadCommand(app: App, ctx: AppContext, options: LeadComm
     });
   });
 
+  registerCardButtons(app, ctx);
+  registerLeadModals(app, ctx, { intake });
+  registerDealButtons(app, ctx);
+}
+
+/** The choice and list buttons (`lead.pick:<id>`, which swap in the card) and Share. */
+function registerCardButtons(app: App, ctx: AppContext): void {
   app.action(PICK_ACTION, async ({ ack, body, action }) => {
     await ack();
     const target = targetOf(body, action);
@@ -159,8 +167,6 @@ export function registerLeadCommand(app: App, ctx: AppContext, options: LeadComm
       await shareCard(ctx, caller, leadId.data, channel, target.interaction);
     });
   });
-
-  registerLeadModals(app, ctx, { intake });
 }
 
 /**

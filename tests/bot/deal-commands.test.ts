@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { registerLeadCommand } from '../../src/bot/lead-command.ts';
-import { lead, leadDeskRuleset, seedLead, textOf, USERS } from '../support/lead-desk.ts';
+import { lead, leadDeskRuleset, seedLead, textOf, USERS, waitForCall } from '../support/lead-desk.ts';
 import { useSlackHarness } from '../support/slack-harness.ts';
 
 const ADA = 'ada@genomics-lab.example';
@@ -76,5 +76,39 @@ describe('/lead won, lost and reopen', () => {
     expect((await deals()).map((d) => d.status)).toEqual(['won']);
     const posts = await h.db.pool.query(`SELECT 1 FROM slack_outbox WHERE kind = 'deal'`);
     expect(posts.rows).toHaveLength(1);
+  });
+
+  it('marks a deal won from the card’s button and modal, with the offer’s items', async () => {
+    const leadId = await seedLead(h, ADA, { firstName: 'Ada', lastName: 'Lovelace' });
+    const card = await (await lead(h, ADA, USERS.anna)).reply();
+    expect(textOf(card.blocks)).toContain('Mark won');
+    await h.action({ actionId: 'deal.mark_won', value: String(leadId), messageTs: '1.1', userId: USERS.anna, responseUrl: h.fake.responseUrl('won-click') });
+    const open = await waitForCall(h, (c) => c.method === 'views.open');
+    const view = open.body['view'] as { callback_id: string; private_metadata: string };
+    expect(view.callback_id).toBe('deal.won.submit');
+    const values = (amount: string) => ({
+      amount: { amount: { type: 'number_input', value: amount } },
+      currency: { currency: { type: 'plain_text_input', value: 'eur' } },
+      closed_on: { closed_on: { type: 'datepicker', selected_date: '2026-11-19' } },
+      products: { products: { type: 'multi_static_select', selected_options: [{ value: 'pilot' }] } },
+    });
+    const refused = await h.submit({ callbackId: 'deal.won.submit', values: values('0'), privateMetadata: view.private_metadata, userId: USERS.anna });
+    expect(await refused.json()).toEqual({
+      response_action: 'errors',
+      errors: { amount: 'Type the amount the deal was won for.' },
+    });
+    const res = await h.submit({ callbackId: 'deal.won.submit', values: values('4800'), privateMetadata: view.private_metadata, userId: USERS.anna });
+    expect(await res.text()).toBe('');
+    const answer = await waitForCall(h, (c) => c.method === 'response_url' && c.responseId === 'won-click');
+    expect(answer.body['text']).toBe('🏆 The deal in B2B customers is won: 4,800 EUR.');
+    const { rows } = await h.db.pool.query('SELECT status, value::float8 AS value, closed_at, line_items FROM deals');
+    expect(rows).toEqual([
+      {
+        status: 'won',
+        value: 4800,
+        closed_at: new Date('2026-11-19T11:00:00Z'),
+        line_items: [{ title: 'Pilot study', quantity: 1, unit: 'study', unit_price: 4800 }],
+      },
+    ]);
   });
 });

@@ -80,7 +80,14 @@ describe('/lead', () => {
     expect(text).toContain('Routed to B2B customers');
     expect(text).toContain('Unclaimed');
     // A rep sees no Reassign.
-    expect(actionIds(card.blocks)).toEqual(['lead.claim', 'lead.details', 'lead.note', 'lead.share']);
+    expect(actionIds(card.blocks)).toEqual([
+      'lead.claim',
+      'lead.details',
+      'lead.note',
+      'deal.mark_won',
+      'deal.mark_lost',
+      'lead.share',
+    ]);
     const stored = await h.db.pool.query(
       `SELECT key, lead_id FROM slack_outbox WHERE method = 'response_url'`,
     );

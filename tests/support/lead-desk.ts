@@ -32,6 +32,9 @@ pipelines:
     stages: [{ id: new, name: New enquiry }]
     assignment: { strategy: round_robin }
 routing: { threshold: 40, min_confidence: 60, conflict_margin: 10 }
+deals:
+  currency: EUR
+  products: [{ id: pilot, name: Pilot study, unit: study, unit_price: 4800 }]
 sla:
   claim_minutes: { CRITICAL: 5, HIGH: 60 }
 slack:

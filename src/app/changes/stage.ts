@@ -13,6 +13,8 @@ export interface CloseDetails {
   currency?: string | null;
   lineItems?: readonly LineItem[] | null;
   lostReason?: string | null;
+  /** When it closed, when a person says so ("Mark won"'s close date); else the moment of the close. */
+  closedAt?: Date;
 }
 
 export interface StageMove {
@@ -115,7 +117,7 @@ async function recordClose(
     closeDealRow({
       dealId: deal.id,
       status: outcome,
-      closedAt: move.now,
+      closedAt: close.closedAt ?? move.now,
       closedBy: move.cause,
       value: close.value ?? null,
       currency,

@@ -184,22 +184,31 @@ async function runTriggers(
           depth,
         };
         const outcome = isolate ? await runInSavepoint(tx, ctx, action, now, io) : await runBare(tx, ctx, action, now, io);
-        if ('error' in outcome) {
-          summary.failed += 1;
-          finishes.push({ ...key, outcome: { status: 'failed', error: outcome.error } });
-        } else {
-          summary.executed += 1;
-          summary.notifications += outcome.enqueued ?? 0;
-          if (outcome.changed) lead.dirty = true;
-          const result = cascade(ctx, queue.get(lead.row.id)!, outcome, summary);
-          finishes.push({ ...key, outcome: { status: 'done', result } });
-        }
+        finishes.push({ ...key, outcome: settle(ctx, lead, queue.get(lead.row.id)!, outcome, summary) });
       }
     }
   }
   await enqueueSlackMany(tx, outbox, now);
   if (finishes.length > 0) await run(tx, finishAutomationActions(finishes, now));
   return summary;
+}
+
+/** Counts an action's outcome and what to record of it; a success may fire the next cascade level. */
+function settle(
+  ctx: AppContext,
+  lead: LeadFacts,
+  leadQueue: TriggerInstance[],
+  outcome: Executed | { error: string },
+  summary: AutomationSummary,
+): ActionFinish['outcome'] {
+  if ('error' in outcome) {
+    summary.failed += 1;
+    return { status: 'failed', error: outcome.error };
+  }
+  summary.executed += 1;
+  summary.notifications += outcome.enqueued ?? 0;
+  if (outcome.changed) lead.dirty = true;
+  return { status: 'done', result: cascade(ctx, leadQueue, outcome, summary) };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { LeadCardData } from '../../slack/render/lead-card.ts';
 import { type Queryable, run } from '../../db/pool.ts';
 import type { LeadPersonColumns } from '../../db/sql/leads.ts';
 import { selectRecentEvents } from '../../db/sql/events.ts';
-import { selectLeadCard, selectRecentNotes } from '../../db/sql/lookup.ts';
+import { type LeadCardRow, selectLeadCard, selectRecentNotes } from '../../db/sql/lookup.ts';
 import type { Ruleset } from '../../engine/ruleset.ts';
 import { memberById, memberBySlackUser } from '../../engine/team.ts';
 import { explainLeadById } from './explain.ts';
@@ -43,6 +43,28 @@ export function displayName(lead: PersonColumns & { id: number }): string {
   return leadDisplayName(personView(lead.id, lead));
 }
 
+/** The lead's deals as the card shows them: names from the ruleset, value and weighted value. */
+function cardDeals(ruleset: Ruleset, deals: LeadCardRow['deals']): LeadCardData['deals'] {
+  const pipelines = new Map(ruleset.pipelines.map((p) => [p.id, p]));
+  return deals.map((d) => {
+    const pipeline = pipelines.get(d.pipeline_id);
+    return {
+      id: d.id,
+      pipeline: pipeline?.name ?? d.pipeline_id,
+      stage: pipeline?.stages.find((s) => s.id === d.stage_id)?.name ?? d.stage_id,
+      status: d.status,
+      owner: memberPerson(ruleset, d.owner_member_id),
+      queue: d.owner_queue,
+      value: d.value,
+      currency: d.currency ?? ruleset.deals.currency,
+      weighted:
+        d.value === null
+          ? null
+          : weightedValue({ status: d.status as DealStatus, value: d.value, stageId: d.stage_id }, pipeline),
+    };
+  });
+}
+
 function memberPerson(ruleset: Ruleset, memberId: string | null): SlackPerson | null {
   if (memberId === null) return null;
   const member = memberById(ruleset, memberId);
@@ -81,7 +103,6 @@ export async function loadLeadCard(
     explainLeadById(db, ruleset, leadId, now),
   ]);
   if (row === undefined) return null;
-  const pipelines = new Map(ruleset.pipelines.map((p) => [p.id, p]));
   const erased = row.erased_at !== null;
   const shares = new Map((explanation?.intents ?? []).map((i) => [i.intent, i.share]));
   return {
@@ -121,23 +142,7 @@ export async function loadLeadCard(
         ? null
         : { person: slackPerson(ruleset, row.claimed_by_slack_user), at: row.claimed_at },
     disqualified: row.disqualified_at !== null,
-    deals: row.deals.map((d) => {
-      const pipeline = pipelines.get(d.pipeline_id);
-      return {
-        id: d.id,
-        pipeline: pipeline?.name ?? d.pipeline_id,
-        stage: pipeline?.stages.find((s) => s.id === d.stage_id)?.name ?? d.stage_id,
-        status: d.status,
-        owner: memberPerson(ruleset, d.owner_member_id),
-        queue: d.owner_queue,
-        value: d.value,
-        currency: d.currency ?? ruleset.deals.currency,
-        weighted:
-          d.value === null
-            ? null
-            : weightedValue({ status: d.status as DealStatus, value: d.value, stageId: d.stage_id }, pipeline),
-      };
-    }),
+    deals: cardDeals(ruleset, row.deals),
     events: events.map((e) => ({ type: e.event_type, source: e.source, occurredAt: e.occurred_at })),
     sla:
       row.alert === null

@@ -22,6 +22,7 @@ import {
   userMention,
 } from './mrkdwn.ts';
 import { type SlackMessage, type SlackPerson, personText } from './views.ts';
+import { DEAL_ACTIONS } from './deals.ts';
 
 
 /** Action ids of the alert's controls; listeners match on exactly these. */
@@ -198,7 +199,15 @@ function reassignLine(r: NonNullable<AlertView['progress']['reassigned']>): stri
 function controls(view: AlertView): types.ActionsBlockElement[] {
   const id = String(view.leadId);
   const details = button({ text: 'Details', actionId: ALERT_ACTIONS.details, value: id });
-  if (view.state.kind === 'claimed' || view.state.kind === 'disqualified') return [details];
+  if (view.state.kind === 'disqualified') return [details];
+  // The one who claimed the lead works the deal: they close it from here.
+  if (view.state.kind === 'claimed') {
+    return [
+      details,
+      button({ text: 'Mark won', actionId: DEAL_ACTIONS.markWon, value: id, style: 'primary' }),
+      button({ text: 'Mark lost', actionId: DEAL_ACTIONS.markLost, value: id }),
+    ];
+  }
   return [
     button({ text: 'Claim', actionId: ALERT_ACTIONS.claim, value: id, style: 'primary' }),
     details,

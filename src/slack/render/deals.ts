@@ -69,3 +69,124 @@ export function renderDealClosed(view: ClosedDealView): SlackMessage {
   const verb = view.outcome === 'won' ? 'Won' : 'Lost';
   return { text: truncate(`${verb}: ${name}${company}${amount === null ? '' : `, ${amount}`}`, 600), blocks };
 }
+
+/** Buttons and modals that close a deal from the lead card and a claimed alert. */
+export const DEAL_ACTIONS = { markWon: 'deal.mark_won', markLost: 'deal.mark_lost' } as const;
+export const WON_MODAL = {
+  callbackId: 'deal.won.submit',
+  amount: { blockId: 'amount', actionId: 'amount' },
+  currency: { blockId: 'currency', actionId: 'currency' },
+  closedOn: { blockId: 'closed_on', actionId: 'closed_on' },
+  products: { blockId: 'products', actionId: 'products' },
+} as const;
+export const LOST_MODAL = {
+  callbackId: 'deal.lost.submit',
+  reason: { blockId: 'reason', actionId: 'reason', maxLength: 500 },
+} as const;
+
+/**
+ * "Mark won": amount, currency (the ruleset's preselected), close date and the offer's line items
+ * from the ruleset's products (one of each chosen; Slack's multi-select holds 100).
+ *
+ * @example
+ * renderWonModal({ leadId: 42, leadName: 'Ada', currency: 'EUR', today: '2026-11-20', products: [...], metadata: '{…}' })
+ */
+export function renderWonModal(input: {
+  leadName: string;
+  currency: string;
+  today: string;
+  products: readonly { id: string; name: string; unit: string; unitPrice: number }[];
+  metadata: string;
+}): types.ModalView {
+  const blocks: types.KnownBlock[] = [
+    section(`Mark the deal of *${plain(input.leadName, 200)}* won. The team sees it in the deals channel.`),
+    {
+      type: 'input',
+      block_id: WON_MODAL.amount.blockId,
+      label: { type: 'plain_text', text: 'Amount' },
+      element: {
+        type: 'number_input',
+        action_id: WON_MODAL.amount.actionId,
+        is_decimal_allowed: true,
+        min_value: '0.01',
+        placeholder: { type: 'plain_text', text: 'e.g. 12000' },
+      },
+    },
+    {
+      type: 'input',
+      block_id: WON_MODAL.currency.blockId,
+      label: { type: 'plain_text', text: 'Currency' },
+      element: {
+        type: 'plain_text_input',
+        action_id: WON_MODAL.currency.actionId,
+        initial_value: input.currency,
+        max_length: 3,
+        min_length: 3,
+      },
+    },
+    {
+      type: 'input',
+      block_id: WON_MODAL.closedOn.blockId,
+      label: { type: 'plain_text', text: 'Close date' },
+      element: { type: 'datepicker', action_id: WON_MODAL.closedOn.actionId, initial_date: input.today },
+    },
+  ];
+  if (input.products.length > 0) {
+    blocks.push({
+      type: 'input',
+      block_id: WON_MODAL.products.blockId,
+      optional: true,
+      label: { type: 'plain_text', text: 'Offer items' },
+      element: {
+        type: 'multi_static_select',
+        action_id: WON_MODAL.products.actionId,
+        placeholder: { type: 'plain_text', text: 'Products for the offer' },
+        options: input.products.slice(0, 100).map((p) => ({
+          text: { type: 'plain_text', text: truncate(`${p.name} · ${p.unitPrice} per ${p.unit}`, 75) },
+          value: p.id,
+        })),
+      },
+    });
+  }
+  return {
+    type: 'modal',
+    callback_id: WON_MODAL.callbackId,
+    private_metadata: input.metadata,
+    title: { type: 'plain_text', text: 'Mark won' },
+    submit: { type: 'plain_text', text: 'Mark won' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks,
+  };
+}
+
+/**
+ * "Mark lost": why the deal was lost.
+ *
+ * @example
+ * renderLostModal({ leadName: 'Ada', metadata: '{"leadId":42}' })
+ */
+export function renderLostModal(input: { leadName: string; metadata: string }): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: LOST_MODAL.callbackId,
+    private_metadata: input.metadata,
+    title: { type: 'plain_text', text: 'Mark lost' },
+    submit: { type: 'plain_text', text: 'Mark lost' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      section(`Why was the deal of *${plain(input.leadName, 200)}* lost?`),
+      {
+        type: 'input',
+        block_id: LOST_MODAL.reason.blockId,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: {
+          type: 'plain_text_input',
+          action_id: LOST_MODAL.reason.actionId,
+          multiline: true,
+          max_length: LOST_MODAL.reason.maxLength,
+          placeholder: { type: 'plain_text', text: 'e.g. went with a competitor, no budget' },
+        },
+      },
+    ],
+  };
+}

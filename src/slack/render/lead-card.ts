@@ -8,7 +8,7 @@ import type { types } from '@slack/bolt';
 import { actions, button, context, fields, header, plain, section, userMention } from './mrkdwn.ts';
 import { relativeTime } from './time.ts';
 import type { SlackMessage, SlackPerson } from './views.ts';
-import { money } from './deals.ts';
+import { DEAL_ACTIONS, money } from './deals.ts';
 
 
 /** Someone on the team as the card names them. */
@@ -210,6 +210,10 @@ function cardButtons(card: LeadCardData, view: CardView): types.Button[] {
   if (view.sharedBy !== undefined || card.erased) return out;
   if (view.canManage) out.push(button({ text: 'Reassign', actionId: CARD_ACTIONS.reassign, value: id }));
   out.push(button({ text: 'Note', actionId: CARD_ACTIONS.note, value: id }));
+  if (card.deals.some((d) => d.status === 'open')) {
+    out.push(button({ text: 'Mark won', actionId: DEAL_ACTIONS.markWon, value: id, style: 'primary' }));
+    out.push(button({ text: 'Mark lost', actionId: DEAL_ACTIONS.markLost, value: id }));
+  }
   out.push(button({ text: 'Share', actionId: CARD_ACTIONS.share, value: id }));
   return out;
 }
