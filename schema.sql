@@ -215,6 +215,12 @@ CREATE TABLE leads (
   moco_person_id bigint
 );
 
+CREATE TABLE moco_rate_slots (
+  account text NOT NULL,
+  slot integer NOT NULL,
+  taken_at timestamp with time zone NOT NULL DEFAULT '-infinity'::timestamp with time zone
+);
+
 CREATE TABLE moco_sync_requests (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
   source_key text NOT NULL,
@@ -399,6 +405,8 @@ ALTER TABLE leads ADD CONSTRAINT leads_organization_id_fkey FOREIGN KEY (organiz
 ALTER TABLE leads ADD CONSTRAINT leads_pkey PRIMARY KEY (id);
 ALTER TABLE leads ADD CONSTRAINT leads_score_check CHECK (((score >= 0) AND (score <= 100)));
 ALTER TABLE leads ADD CONSTRAINT leads_status_check CHECK ((status = ANY (ARRAY['pool'::text, 'routed'::text, 'conflict'::text, 'archived'::text])));
+ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_pkey PRIMARY KEY (account, slot);
+ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_slot_check CHECK ((slot >= 1));
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_deal_id_fkey FOREIGN KEY (deal_id) REFERENCES deals(id) ON DELETE SET NULL;
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_entity_check CHECK ((entity = ANY (ARRAY['deal'::text, 'contact'::text])));
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;

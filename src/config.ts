@@ -41,12 +41,31 @@ const envSchema = z.object({
   OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.openai.com/v1'),
   OPENAI_MODEL: z.string().trim().min(1).max(100).default('gpt-4o-mini'),
   OPENAI_TIMEOUT_MS: positiveInt.max(120_000).default(20_000),
+  MOCO_API_KEY: z.string().trim().min(16, 'must be a MOCO API key').optional(),
+  MOCO_SUBDOMAIN: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i, 'must be the subdomain alone (acme for acme.mocoapp.com)')
+    .optional(),
+  MOCO_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Requests per two minutes for the whole MOCO account, shared by every Leadline process.
+  MOCO_RATE_LIMIT: positiveInt.max(10_000).default(120),
+  MOCO_TIMEOUT_MS: positiveInt.max(120_000).default(15_000),
 });
 
 export interface OpenAiConfig {
   apiKey: string;
   baseUrl: string;
   model: string;
+  timeoutMs: number;
+}
+
+export interface MocoConfig {
+  apiKey: string;
+  /** `MOCO_API_URL`, else `https://{MOCO_SUBDOMAIN}.mocoapp.com/api/v1`; never ends with `/`. */
+  baseUrl: string;
+  /** Requests per two minutes for the account, shared by every Leadline process. */
+  rateLimit: number;
   timeoutMs: number;
 }
 
@@ -77,6 +96,8 @@ export interface Config {
   slack: SlackConfig | undefined;
   /** Set when OPENAI_API_KEY is; free text is not classified otherwise (it would leave the house). */
   openai: OpenAiConfig | undefined;
+  /** Set when MOCO_API_KEY and MOCO_SUBDOMAIN (or MOCO_API_URL) are; nothing is sent to MOCO otherwise. */
+  moco: MocoConfig | undefined;
 }
 
 /**
@@ -98,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     );
   }
   const e = parsed.data;
+  const moco = mocoConfig(e);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -116,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       e.OPENAI_API_KEY === undefined
         ? undefined
         : { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL, timeoutMs: e.OPENAI_TIMEOUT_MS },
+    moco,
     slack:
       e.SLACK_BOT_TOKEN === undefined || e.SLACK_SIGNING_SECRET === undefined
         ? undefined
@@ -127,6 +150,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
             ...(e.SLACK_BOT_USER_ID === undefined ? {} : { botUserId: e.SLACK_BOT_USER_ID }),
             timeoutMs: e.SLACK_TIMEOUT_MS,
           },
+  };
+}
+
+// A key with nowhere to send it is a mistake worth stopping for: the admin meant to switch MOCO on.
+function mocoConfig(e: z.infer<typeof envSchema>): MocoConfig | undefined {
+  if (e.MOCO_API_KEY === undefined) return undefined;
+  const apiUrl =
+    e.MOCO_API_URL ??
+    (e.MOCO_SUBDOMAIN === undefined ? undefined : `https://${e.MOCO_SUBDOMAIN}.mocoapp.com/api/v1`);
+  if (apiUrl === undefined) {
+    const issue = { path: 'MOCO_SUBDOMAIN', message: 'required with MOCO_API_KEY (or set MOCO_API_URL)' };
+    throw new LeadlineError('config_invalid', `invalid configuration: ${issue.path}: ${issue.message}`, {
+      issues: [issue],
+    });
+  }
+  return {
+    apiKey: e.MOCO_API_KEY,
+    baseUrl: apiUrl.replace(/\/+$/, ''),
+    rateLimit: e.MOCO_RATE_LIMIT,
+    timeoutMs: e.MOCO_TIMEOUT_MS,
   };
 }
 

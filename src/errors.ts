@@ -31,6 +31,10 @@ export const ERROR_CODES = [
   'invalid_state',
   'upstream_failed',
   'upstream_rate_limited',
+  // MOCO refused Leadline's key (401/403): syncing stops until an admin fixes it.
+  'moco_unauthorized',
+  // MOCO refused a request as invalid (422 and other 4xx); the message is MOCO's, retrying will not help.
+  'moco_rejected',
   'automation_action_failed',
   // Leadline's own fault: a state the code rules out, or anything unexpected at the edge.
   'invariant_broken',
