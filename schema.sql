@@ -212,7 +212,8 @@ CREATE TABLE leads (
   disqualified_by text,
   disqualified_reason text,
   erased_at timestamp with time zone,
-  moco_person_id bigint
+  moco_person_id bigint,
+  moco_company_id bigint
 );
 
 CREATE TABLE moco_rate_slots (
@@ -228,7 +229,11 @@ CREATE TABLE moco_sync_requests (
   lead_id bigint NOT NULL,
   deal_id bigint,
   state text NOT NULL DEFAULT 'pending'::text,
-  created_at timestamp with time zone NOT NULL DEFAULT now()
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  attempts integer NOT NULL DEFAULT 0,
+  last_error text,
+  synced_at timestamp with time zone,
+  updated_at timestamp with time zone NOT NULL DEFAULT now()
 );
 
 CREATE TABLE organizations (
@@ -483,6 +488,7 @@ CREATE INDEX leads_score_expires_at_idx ON public.leads USING btree (score_expir
 CREATE INDEX leads_signals_active_until_idx ON public.leads USING btree (signals_active_until) WHERE (signals_active_until IS NOT NULL);
 CREATE INDEX leads_status_idx ON public.leads USING btree (status);
 CREATE INDEX leads_unclaimed_score_idx ON public.leads USING btree (score DESC, id) WHERE ((claimed_at IS NULL) AND (disqualified_at IS NULL) AND (erased_at IS NULL) AND (status <> 'archived'::text));
+CREATE INDEX moco_sync_requests_open_idx ON public.moco_sync_requests USING btree (created_at) WHERE (state <> 'synced'::text);
 CREATE UNIQUE INDEX routing_conflicts_open_idx ON public.routing_conflicts USING btree (lead_id) WHERE (resolved_at IS NULL);
 CREATE INDEX routing_decisions_lead_idx ON public.routing_decisions USING btree (lead_id, created_at);
 CREATE INDEX score_rows_lead_idx ON public.score_rows USING btree (lead_id, rule_id);

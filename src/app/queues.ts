@@ -11,3 +11,5 @@ export const SLA_QUEUE = 'sla-sweep';
 export const DIGEST_QUEUE = 'daily-digest';
 /** Queue of events whose free text a model classifies into an intent. */
 export const CLASSIFY_QUEUE = 'classify-text';
+/** Sync requests to MOCO (a won deal, a rule's sync_moco), one job per request. */
+export const MOCO_SYNC_QUEUE = 'moco-sync';

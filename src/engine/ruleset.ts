@@ -173,6 +173,19 @@ const rulesetSchema = z.strictObject({
         .default([]),
     })
     .prefault({}),
+  // MOCO, the finance system won deals go to. Without this section nothing is sent there.
+  moco: z
+    .strictObject({
+      /** What a won deal becomes in MOCO besides the customer, the contact and the deal. */
+      on_won: z.enum(['offer', 'invoice', 'none']).default('offer'),
+      /** The MOCO user who owns deals whose owner MOCO does not know by email. */
+      default_user_id: z.number().int().positive().optional(),
+      /** VAT in percent on offers and invoices. */
+      tax: z.number().min(0).max(100).default(19),
+      /** Days an offer is valid, or an invoice is due. */
+      due_days: z.number().int().min(0).max(365).default(30),
+    })
+    .optional(),
   routing: routingSchema,
   automation: automationSchema,
   upkeep: upkeepSchema,

@@ -1,7 +1,9 @@
 import type { WorkOptions } from 'pg-boss';
 import type { IntentClassifier } from '../clients/openai-intent.ts';
 import type { SlackApi } from '../clients/slack-api.ts';
+import type { MocoConnection } from '../app/moco/sync.ts';
 import { createClassifyTextJob } from './classify-text.ts';
+import { createMocoSyncJob } from './moco-sync.ts';
 import type { Boss } from './boss.ts';
 import { decayJob } from './decay.ts';
 import { digestJob } from './digest.ts';
@@ -34,8 +36,10 @@ export function leadlineJobs(
   slack: SlackApi | null,
   classifier: IntentClassifier | null = null,
   stopping?: AbortSignal,
+  moco: MocoConnection | null = null,
 ): AnyJob[] {
   const jobs: AnyJob[] = [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob];
+  jobs.push(createMocoSyncJob(moco));
   if (slack !== null) jobs.push(createSlackDeliveryJob(slack, stopping === undefined ? {} : { stopping }));
   if (classifier !== null) jobs.push(createClassifyTextJob(classifier));
   return jobs;
@@ -44,7 +48,7 @@ export function leadlineJobs(
 /** Creates every queue (idempotent), so any role can enqueue before a worker ever ran. */
 export async function createQueues(boss: Boss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
-  for (const job of [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK), createClassifyTextJob(NO_CLASSIFIER)]) {
+  for (const job of [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK), createClassifyTextJob(NO_CLASSIFIER), createMocoSyncJob(null)]) {
     if (!existing.has(job.name)) await boss.createQueue(job.name, job.queue);
   }
 }

@@ -5,6 +5,9 @@ import { leadlineJobs, startWorkers } from '../jobs/registry.ts';
 import { startSchedules } from '../jobs/schedule.ts';
 import { kickSlackDelivery, listenForSlackKicks } from '../slack/outbox/kick.ts';
 import type { Started } from './roles.ts';
+import { createMocoLimiter } from '../app/moco/rate-limit.ts';
+import type { MocoConnection } from '../app/moco/sync.ts';
+import { createMocoClient } from '../clients/moco.ts';
 
 /**
  * The worker role: a worker per queue, the Slack wake-up listener when this process delivers to
@@ -20,7 +23,8 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
   // Ends waits that would otherwise hold a stopping worker (a delivery run lingering for kicks).
   const stopping = new AbortController();
   cleanups.unshift(async () => stopping.abort());
-  await startWorkers(boss, ctx, leadlineJobs(slackApi, classifier, stopping.signal), {
+  const moco = mocoConnection(started);
+  await startWorkers(boss, ctx, leadlineJobs(slackApi, classifier, stopping.signal, moco), {
     [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
   });
   // A process that died between committing an outcome and waking the delivery job leaves
@@ -44,4 +48,16 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
     { pool: started.pool, queue: boss, log },
   );
   cleanups.unshift(() => running.stop());
+}
+
+/** The MOCO client over the account's shared rate budget, when MOCO is configured. */
+function mocoConnection(started: Started): MocoConnection | null {
+  const config = started.config.moco;
+  if (config === undefined) return null;
+  const base = new URL(config.baseUrl);
+  const limiter = createMocoLimiter({ pool: started.pool, limit: config.rateLimit, account: base.host });
+  return {
+    client: createMocoClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, limiter, timeoutMs: config.timeoutMs }),
+    webUrl: `${base.protocol}//${base.host}`,
+  };
 }

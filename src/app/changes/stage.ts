@@ -5,6 +5,7 @@ import { dealTrigger, type TriggerInstance } from '../../engine/automation.ts';
 import { type DealOutcome, stageOutcome } from '../../engine/deals.ts';
 import { LeadlineError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
+import { requestMocoSync } from '../moco/request.ts';
 import { announceClose } from './deal-notices.ts';
 
 /** What a close records besides the status: filled in by "Mark won" / "Mark lost", else left as is. */
@@ -126,6 +127,11 @@ async function recordClose(
     }),
   );
   await announceClose(tx, ctx, { dealId: deal.id, outcome, now: move.now });
+  // Won deals become MOCO records, unless MOCO itself reported the win (nothing to send back).
+  if (outcome === 'won' && ctx.ruleset.moco !== undefined && move.cause !== 'moco') {
+    const sourceKey = `won:${deal.id}:${(close.closedAt ?? move.now).getTime()}`;
+    await requestMocoSync(tx, ctx, { sourceKey, entity: 'deal', leadId: deal.lead_id, dealId: deal.id, now: move.now });
+  }
 }
 
 function dealView(deal: DealCloseRow) {

@@ -5,7 +5,6 @@ import {
 } from '../../slack/render/notifications.ts';
 import { type PoolClient, run } from '../../db/pool.ts';
 import {
-  insertMocoSyncRequest,
   insertTask,
   type LockedDealRow,
   lockAutomationLeads,
@@ -23,6 +22,7 @@ import { moveStage } from '../changes/stage.ts';
 import { routeLeadTo } from './routing.ts';
 import { enqueueSlack, type OutboxMessage, validateSlackMessage } from '../../slack/outbox/enqueue.ts';
 import { personView } from '../queries/lead-card.ts';
+import { requestMocoSync } from '../moco/request.ts';
 
 /**
  * What each automation action does to the database: one executor per action type. Planning,
@@ -287,18 +287,10 @@ async function createTask(step: Run<'create_task'>): Promise<Executed> {
   return { result: { taskId: task?.id ?? null, assignee, dueAt: dueAt.toISOString() }, changed: false };
 }
 
-async function syncMoco({ tx, planned, action, leadId, dealId, now }: Run<'sync_moco'>): Promise<Executed> {
-  const [request] = await run(
-    tx,
-    insertMocoSyncRequest({ sourceKey: planned.actionKey, entity: action.entity, leadId, dealId, now }),
-  );
+async function syncMoco({ tx, ctx, planned, action, leadId, dealId, now }: Run<'sync_moco'>): Promise<Executed> {
+  const request = await requestMocoSync(tx, ctx, { sourceKey: planned.actionKey, entity: action.entity, leadId, dealId, now });
   return {
-    result: {
-      requestId: request?.id ?? null,
-      entity: action.entity,
-      state: request?.state ?? 'pending',
-      note: 'queued; it is sent once the MOCO client is connected',
-    },
+    result: { requestId: request?.id ?? null, entity: action.entity, state: request?.state ?? 'pending' },
     changed: false,
   };
 }

@@ -190,3 +190,40 @@ export function renderLostModal(input: { leadName: string; metadata: string }): 
     ],
   };
 }
+
+/**
+ * What a MOCO sync did, for the deals channel: the records it created, each linked to MOCO when
+ * the account's address is known, or MOCO's reason for refusing.
+ *
+ * @example
+ * renderMocoSync({ lead, entity: 'deal', outcome: { status: 'synced', companyId: 4, personId: 9, dealId: 31, offerId: 77, invoiceId: null }, webUrl })
+ * // { text: 'Won — customer, deal and offer created in MOCO: Ada Lovelace', … }
+ */
+export function renderMocoSync(input: {
+  lead: LeadSummary;
+  entity: 'deal' | 'contact';
+  outcome:
+    | { status: 'synced'; companyId: number; personId: number; dealId: number | null; offerId: number | null; invoiceId: number | null }
+    | { status: 'failed'; error: string };
+  webUrl: string | null;
+}): SlackMessage {
+  const name = plain(leadDisplayName(input.lead), 200);
+  const o = input.outcome;
+  if (o.status === 'failed') {
+    const text = `MOCO sync failed for ${name}: ${plain(o.error, 500)}`;
+    return { text: truncate(text, 600), blocks: [section(`⚠️ ${text}`), context(['Fix what it names; the next won deal or a retry syncs again.'])] };
+  }
+  const link = (path: string, label: string) =>
+    input.webUrl === null ? label : `<${input.webUrl}/${path}|${label}>`;
+  const parts = [link(`companies/${o.companyId}`, 'customer'), link(`contacts/people/${o.personId}`, 'contact')];
+  if (o.dealId !== null) parts.push(link(`deals/${o.dealId}`, 'deal'));
+  if (o.offerId !== null) parts.push(link(`offers/${o.offerId}`, 'offer'));
+  if (o.invoiceId !== null) parts.push(link(`invoices/${o.invoiceId}`, 'invoice'));
+  const made = input.entity === 'deal' ? 'Won — ' : '';
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts[0]!;
+  const plainList = list.replace(/<[^|>]+\|([^>]+)>/g, '$1');
+  return {
+    text: truncate(`${made}${plainList} created in MOCO: ${name}`, 600),
+    blocks: [section(`✅ ${made}${list} created in MOCO for *${name}*.`)],
+  };
+}

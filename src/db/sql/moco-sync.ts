@@ -1,0 +1,93 @@
+import type { Sql } from '../pool.ts';
+import type { LineItem } from './deals.ts';
+
+/** A sync request with everything it sends: the lead, its organisation and (for deals) the deal. */
+export interface MocoSubjectRow {
+  request_id: number;
+  entity: 'deal' | 'contact';
+  state: 'pending' | 'synced' | 'failed';
+  lead_id: number;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  full_name: string | null;
+  company: string | null;
+  title: string | null;
+  country: string | null;
+  lead_moco_person_id: number | null;
+  lead_moco_company_id: number | null;
+  organization_id: number | null;
+  organization_name: string | null;
+  organization_domain: string | null;
+  org_moco_company_id: number | null;
+  deal_id: number | null;
+  deal_status: string | null;
+  pipeline_id: string | null;
+  stage_id: string | null;
+  owner_member_id: string | null;
+  value: number | null;
+  currency: string | null;
+  closed_at: Date | null;
+  line_items: LineItem[] | null;
+  moco_deal_id: number | null;
+  moco_offer_id: number | null;
+  moco_invoice_id: number | null;
+}
+
+export function selectMocoSubject(requestId: number): Sql<MocoSubjectRow> {
+  return {
+    text: `SELECT r.id AS request_id, r.entity, r.state, l.id AS lead_id, l.email, l.first_name, l.last_name,
+        l.full_name, l.company, l.title, l.country, l.moco_person_id AS lead_moco_person_id,
+        l.moco_company_id AS lead_moco_company_id, o.id AS organization_id, o.name AS organization_name,
+        o.domain AS organization_domain, o.moco_company_id AS org_moco_company_id,
+        d.id AS deal_id, d.status AS deal_status, d.pipeline_id, d.stage_id, d.owner_member_id,
+        d.value::float8 AS value, d.currency, d.closed_at, d.line_items, d.moco_deal_id, d.moco_offer_id,
+        d.moco_invoice_id
+      FROM moco_sync_requests r JOIN leads l ON l.id = r.lead_id
+      LEFT JOIN organizations o ON o.id = l.organization_id
+      LEFT JOIN deals d ON d.id = r.deal_id
+      WHERE r.id = $1`,
+    values: [requestId],
+  };
+}
+
+/** Keeps the MOCO company on the organisation, else (free-mail leads) on the lead. */
+export function storeMocoCompany(target: { organizationId: number | null; leadId: number }, companyId: number): Sql {
+  return target.organizationId === null
+    ? { text: 'UPDATE leads SET moco_company_id = $2 WHERE id = $1', values: [target.leadId, companyId] }
+    : { text: 'UPDATE organizations SET moco_company_id = $2 WHERE id = $1', values: [target.organizationId, companyId] };
+}
+
+export function storeMocoPerson(leadId: number, personId: number): Sql {
+  return { text: 'UPDATE leads SET moco_person_id = $2 WHERE id = $1', values: [leadId, personId] };
+}
+
+/** Stores one MOCO id of a deal the moment MOCO returns it. */
+export function storeMocoDealId(dealId: number, column: 'moco_deal_id' | 'moco_offer_id' | 'moco_invoice_id', mocoId: number): Sql {
+  // The column comes from this closed list, never from input.
+  const text = {
+    moco_deal_id: 'UPDATE deals SET moco_deal_id = $2 WHERE id = $1',
+    moco_offer_id: 'UPDATE deals SET moco_offer_id = $2 WHERE id = $1',
+    moco_invoice_id: 'UPDATE deals SET moco_invoice_id = $2 WHERE id = $1',
+  }[column];
+  return { text, values: [dealId, mocoId] };
+}
+
+/** Records where a sync stands; `synced` sets when, any other state keeps the error. */
+export function finishMocoSync(requestId: number, state: 'synced' | 'failed' | 'pending', error: string | null, now: Date): Sql {
+  return {
+    text: `UPDATE moco_sync_requests SET state = $2, last_error = $3, attempts = attempts + 1, updated_at = $4,
+        synced_at = CASE WHEN $2 = 'synced' THEN $4 ELSE synced_at END
+      WHERE id = $1`,
+    values: [requestId, state, error, now],
+  };
+}
+
+/** One sync per lead at a time, across processes: a session lock held while MOCO is called. */
+export function tryLockMocoSync(leadId: number): Sql<{ locked: boolean }> {
+  return { text: `SELECT pg_try_advisory_lock(hashtext('leadline:moco'), $1::int) AS locked`, values: [leadId] };
+}
+
+export function unlockMocoSync(leadId: number): Sql {
+  return { text: `SELECT pg_advisory_unlock(hashtext('leadline:moco'), $1::int)`, values: [leadId] };
+}
