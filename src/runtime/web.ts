@@ -3,6 +3,7 @@ import { getRequestListener } from '@hono/node-server';
 import { IntakeWriter } from '../app/intake/intake-writer.ts';
 import { registerAlertActions } from '../bot/alert-actions.ts';
 import { registerConflictActions } from '../bot/conflict-actions.ts';
+import { registerMocoActions } from '../bot/moco-actions.ts';
 import { registerHome } from '../bot/home.ts';
 import { registerLeadCommand } from '../bot/lead-command.ts';
 import { registerPing } from '../bot/ping.ts';
@@ -54,6 +55,7 @@ export async function startWebRole(started: Started, metrics: Metrics, env: Node
     registerAlertActions(slack.app, ctx);
     registerLeadCommand(slack.app, ctx, { intake });
     registerHome(slack.app, ctx);
+    registerMocoActions(slack.app, ctx);
   }
   const hono = getRequestListener(app.fetch);
   const slackApp = slack;

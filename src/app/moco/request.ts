@@ -1,5 +1,6 @@
 import { inTransaction } from '../../db/job-queue.ts';
-import { type Queryable, run } from '../../db/pool.ts';
+import { type Queryable, run, withTransaction } from '../../db/pool.ts';
+import { retryMocoSyncRow } from '../../db/sql/moco-sync.ts';
 import { insertMocoSyncRequest } from '../../db/sql/automation.ts';
 import type { AppContext } from '../context.ts';
 import { MOCO_SYNC_QUEUE } from '../queues.ts';
@@ -19,11 +20,31 @@ export async function requestMocoSync(
 ): Promise<{ id: number; state: string } | null> {
   const [row] = await run(tx, insertMocoSyncRequest(request));
   if (row === undefined) return null;
+  await sendSyncJob(tx, ctx, row.id);
+  return row;
+}
+
+/**
+ * An admin's Retry on a failed sync: pending again and queued, once however often it is clicked
+ * (only a failed request matches). Returns false when the request is not failed (any more).
+ *
+ * @example
+ * await retryMocoSync(ctx, 12) // true
+ */
+export async function retryMocoSync(ctx: AppContext, requestId: number): Promise<boolean> {
+  return withTransaction(ctx.pool, async (tx) => {
+    const [row] = await run(tx, retryMocoSyncRow(requestId, ctx.now()));
+    if (row === undefined) return false;
+    await sendSyncJob(tx, ctx, row.id);
+    return true;
+  });
+}
+
+async function sendSyncJob(tx: Queryable, ctx: AppContext, requestId: number): Promise<void> {
   // MOCO answers within seconds or is down; retries back off up to ten minutes.
   await ctx.queue.send(
     MOCO_SYNC_QUEUE,
-    { requestId: row.id },
+    { requestId },
     { db: inTransaction(tx), retryLimit: 8, retryDelay: 30, retryBackoff: true },
   );
-  return row;
 }

@@ -26,6 +26,7 @@ export async function announceSync(
 ): Promise<void> {
   if (outcome.status !== 'synced' && outcome.status !== 'failed') return;
   const message = renderMocoSync({
+    requestId: subject.request_id,
     lead: { ...personView(subject.lead_id, subject), score: 0 },
     entity: subject.entity,
     outcome,

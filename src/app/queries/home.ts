@@ -8,7 +8,8 @@ import {
 } from '../../db/sql/lookup.ts';
 import { absence, AWAY_UNTIL_BACK } from '../../engine/presence.ts';
 import { rotationMembers, type TeamMember } from '../../engine/routing-schema.ts';
-import { canManage, memberBySlackUser } from '../../engine/team.ts';
+import { canManage, isAdmin, memberBySlackUser } from '../../engine/team.ts';
+import { selectOpenSyncs } from '../../db/sql/moco-sync.ts';
 import type { HomeData, HomeTeamLoad } from '../../slack/render/home.ts';
 import { startOfWeek } from '../../engine/calendar.ts';
 import { formatLocal } from '../../slack/render/time.ts';
@@ -90,22 +91,29 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
     hot: hot.map(toLine),
     manager: null,
   };
-  if (!manager) return data;
+  if (manager) data.manager = await loadTeamHome(ctx, member, presenceOf, now);
+  return data;
+}
+
+/** What managers see below their own queue: conflicts, team load, fairness; for admins MOCO syncs. */
+async function loadTeamHome(
+  ctx: AppContext,
+  member: TeamMember,
+  presenceOf: ReadonlyMap<string, AwayRow>,
+  now: Date,
+): Promise<NonNullable<HomeData['manager']>> {
+  const ruleset = ctx.ruleset;
+  const team = ruleset.team.members;
   const weekStart = startOfWeek(now, ruleset.timezone);
-  const [conflicts, load, fairness] = await Promise.all([
-    run(
-      ctx.pool,
-      selectOpenConflicts(5),
-    ),
-    run(
-      ctx.pool,
-      selectTeamLoad(team.map((m) => m.id)),
-    ),
+  const [conflicts, load, fairness, syncs] = await Promise.all([
+    run(ctx.pool, selectOpenConflicts(5)),
+    run(ctx.pool, selectTeamLoad(team.map((m) => m.id))),
     // The window ends just after now: an assignment made this instant counts this week.
     loadFairness(ctx.pool, ruleset, weekStart, new Date(now.getTime() + 1)),
+    isAdmin(member) ? run(ctx.pool, selectOpenSyncs(5)) : Promise.resolve(null),
   ]);
   const loadOf = new Map(load.map((l) => [l.member_id, l]));
-  data.manager = {
+  return {
     conflicts: conflicts.map((c) => ({
       leadId: c.lead_id,
       name: displayName(c),
@@ -124,7 +132,12 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
     ),
     fairness,
     weekStart,
+    mocoSyncs:
+      syncs === null
+        ? null
+        : {
+            total: syncs[0]?.total ?? 0,
+            items: syncs.map((r) => ({ name: displayName({ ...r, id: r.lead_id }), state: r.state, error: r.last_error, attempts: r.attempts })),
+          },
   };
-  return data;
 }
-

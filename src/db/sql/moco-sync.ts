@@ -91,3 +91,39 @@ export function tryLockMocoSync(leadId: number): Sql<{ locked: boolean }> {
 export function unlockMocoSync(leadId: number): Sql {
   return { text: `SELECT pg_advisory_unlock(hashtext('leadline:moco'), $1::int)`, values: [leadId] };
 }
+
+export interface OpenSyncRow {
+  id: number;
+  lead_id: number;
+  deal_id: number | null;
+  state: 'pending' | 'failed';
+  last_error: string | null;
+  attempts: number;
+  created_at: Date;
+  full_name: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  company: string | null;
+}
+
+/** MOCO syncs not done yet, failed first, then the oldest: what the admins' Home tab lists. */
+export function selectOpenSyncs(limit: number): Sql<OpenSyncRow & { total: number }> {
+  return {
+    text: `SELECT r.id, r.lead_id, r.deal_id, r.state, r.last_error, r.attempts, r.created_at,
+        l.full_name, l.first_name, l.last_name, l.email, l.company, count(*) OVER ()::int AS total
+      FROM moco_sync_requests r JOIN leads l ON l.id = r.lead_id
+      WHERE r.state <> 'synced'
+      ORDER BY (r.state = 'failed') DESC, r.created_at, r.id LIMIT $1`,
+    values: [limit],
+  };
+}
+
+/** A failed sync asked for again: pending, its error kept until the next attempt. */
+export function retryMocoSyncRow(requestId: number, now: Date): Sql<{ id: number; lead_id: number }> {
+  return {
+    text: `UPDATE moco_sync_requests SET state = 'pending', updated_at = $2 WHERE id = $1 AND state = 'failed'
+      RETURNING id, lead_id`,
+    values: [requestId, now],
+  };
+}

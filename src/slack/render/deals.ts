@@ -4,7 +4,7 @@
  * through `plain`.
  */
 import type { types } from '@slack/bolt';
-import { context, header, plain, section, truncate, userMention } from './mrkdwn.ts';
+import { actions, button, context, header, plain, section, truncate, userMention } from './mrkdwn.ts';
 import { type LeadSummary, leadDisplayName, type SlackMessage, type SlackPerson, personText } from './views.ts';
 
 export interface ClosedDealView {
@@ -69,6 +69,9 @@ export function renderDealClosed(view: ClosedDealView): SlackMessage {
   const verb = view.outcome === 'won' ? 'Won' : 'Lost';
   return { text: truncate(`${verb}: ${name}${company}${amount === null ? '' : `, ${amount}`}`, 600), blocks };
 }
+
+/** An admin's Retry on a failed MOCO sync; the value is the sync request's id. */
+export const MOCO_RETRY_ACTION = 'moco.retry';
 
 /** Buttons and modals that close a deal from the lead card and a claimed alert. */
 export const DEAL_ACTIONS = { markWon: 'deal.mark_won', markLost: 'deal.mark_lost' } as const;
@@ -200,6 +203,7 @@ export function renderLostModal(input: { leadName: string; metadata: string }): 
  * // { text: 'Won — customer, deal and offer created in MOCO: Ada Lovelace', … }
  */
 export function renderMocoSync(input: {
+  requestId: number;
   lead: LeadSummary;
   entity: 'deal' | 'contact';
   outcome:
@@ -211,7 +215,15 @@ export function renderMocoSync(input: {
   const o = input.outcome;
   if (o.status === 'failed') {
     const text = `MOCO sync failed for ${name}: ${plain(o.error, 500)}`;
-    return { text: truncate(text, 600), blocks: [section(`⚠️ ${text}`), context(['Fix what it names; the next won deal or a retry syncs again.'])] };
+    const retry = button({ text: 'Retry', actionId: MOCO_RETRY_ACTION, value: String(input.requestId) });
+    return {
+      text: truncate(text, 600),
+      blocks: [
+        section(`⚠️ ${text}`),
+        actions('moco-sync', [retry]),
+        context(['Fix what it names, then Retry (admins).']),
+      ],
+    };
   }
   const link = (path: string, label: string) =>
     input.webUrl === null ? label : `<${input.webUrl}/${path}|${label}>`;

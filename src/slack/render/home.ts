@@ -36,6 +36,8 @@ export interface HomeData {
     load: HomeTeamLoad[];
     fairness: FairnessRow[];
     weekStart: Date;
+    /** For admins: MOCO syncs not done yet (failed first); null for managers. */
+    mocoSyncs: { total: number; items: { name: string; state: 'pending' | 'failed'; error: string | null; attempts: number }[] } | null;
   } | null;
 }
 
@@ -107,7 +109,23 @@ function managerBlocks(manager: NonNullable<HomeData['manager']>, now: Date): ty
       ? 'No rotation assignments this week.'
       : manager.fairness.map((row) => `• ${fairnessLine(row)}`).join('\n');
   blocks.push(section(`*Fairness this week*\n${fairness}`, { blockId: 'home-fairness' }));
+  if (manager.mocoSyncs !== null) blocks.push(mocoBlock(manager.mocoSyncs));
   return blocks;
+}
+
+function mocoBlock(syncs: NonNullable<NonNullable<HomeData['manager']>['mocoSyncs']>): types.KnownBlock {
+  const lines =
+    syncs.items.length === 0
+      ? 'All synced.'
+      : syncs.items
+          .map((sync) => {
+            const why = sync.error === null ? '' : `: ${plain(sync.error, 200)}`;
+            const state = sync.state === 'failed' ? '⚠️ failed' : `waiting (${sync.attempts} attempt${sync.attempts === 1 ? '' : 's'})`;
+            return `• *${plain(sync.name, 100)}* ${state}${why}`;
+          })
+          .join('\n');
+  const more = syncs.total > syncs.items.length ? `\n…and ${syncs.total - syncs.items.length} more` : '';
+  return section(`*MOCO syncs (${syncs.total})*\n${lines}${more}`, { blockId: 'home-moco' });
 }
 
 /**

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeDeal } from '../../../src/app/changes/deal.ts';
 import type { AppContext } from '../../../src/app/context.ts';
 import { createMocoLimiter } from '../../../src/app/moco/rate-limit.ts';
+import { retryMocoSync } from '../../../src/app/moco/request.ts';
 import { type MocoConnection, syncToMoco } from '../../../src/app/moco/sync.ts';
 import { createMocoClient, type MocoClient } from '../../../src/clients/moco.ts';
 import { withTransaction } from '../../../src/db/pool.ts';
@@ -133,6 +134,14 @@ describe('syncing won deals to MOCO', () => {
     expect(await query('SELECT state, last_error FROM moco_sync_requests')).toEqual([
       { state: 'failed', last_error: outcome.status === 'failed' ? outcome.error : '' },
     ]);
+    // The deals channel hears why, with a Retry button; Retry queues it once, however often clicked.
+    const [post] = await query(`SELECT payload FROM slack_outbox WHERE kind = 'moco'`);
+    expect(JSON.stringify(post.payload)).toContain('"action_id":"moco.retry"');
+    const jobs = async () => (await query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'moco-sync'`))[0].n as number;
+    const before = await jobs();
+    expect(await retryMocoSync(ctx, requestIds[0]!)).toBe(true);
+    expect(await retryMocoSync(ctx, requestIds[0]!)).toBe(false);
+    expect(await jobs()).toBe(before + 1);
   });
 
   it('surfaces MOCO’s own reason when it refuses a record', async () => {
