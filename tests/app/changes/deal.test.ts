@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { closeDeal, reopenDeal } from '../../../src/app/changes/deal.ts';
+import { routeLeadByManager } from '../../../src/app/commands/route-by-manager.ts';
 import type { AppContext } from '../../../src/app/context.ts';
 import { type AutomationInput, runAutomation } from '../../../src/app/processing/automation.ts';
 import { withTransaction } from '../../../src/db/pool.ts';
@@ -41,6 +42,9 @@ automation:
   - id: on-proposal
     trigger: { type: stage_entered, stage: proposal }
     actions: [{ type: create_task, title: stage_entered proposal, assignee: lena }]
+  - id: on-new
+    trigger: { type: stage_entered, stage: new }
+    actions: [{ type: create_task, title: stage_entered new, assignee: lena }]
   - id: signed-wins
     trigger: { type: event, event: contract.signed }
     actions: [{ type: move_to_stage, stage: won }]
@@ -143,6 +147,22 @@ describe('deals that close', () => {
     expect(await tasks()).toEqual(['deal_won']);
     const [moved] = await query(`SELECT result FROM automation_actions WHERE rule_id = 'signed-wins'`);
     expect(moved.result).toMatchObject({ from: 'proposal', to: 'won', closed: 'won' });
+  });
+
+  it('fires stage_entered for the deal a manager’s Route to… opens', async () => {
+    const [lead] = await query(
+      `INSERT INTO leads (email, full_name, score, grade, intent_weights, primary_intent, intent_confidence, created_at)
+       VALUES ('route@lab.example', 'Rita Route', 50, 'C', '{"b2b": 50}', 'b2b', 100, $1) RETURNING id`,
+      [clock.now()],
+    );
+    const routed = await routeLeadByManager(db.pool, ctx, {
+      leadId: lead.id,
+      pipelineId: 'b2b',
+      slackUserId: 'U0LENA004',
+      now: clock.now(),
+    });
+    expect(routed).toMatchObject({ routed: true, ownerMemberId: 'anna' });
+    expect(await tasks()).toEqual(['stage_entered new']);
   });
 
   it('stops two rules that move a deal back and forth at the cascade bound, with the error logged', async () => {
