@@ -216,6 +216,15 @@ CREATE TABLE leads (
   moco_company_id bigint
 );
 
+CREATE TABLE moco_outages (
+  account text NOT NULL,
+  failures integer NOT NULL DEFAULT 0,
+  opened_at timestamp with time zone,
+  retry_at timestamp with time zone,
+  announced_at timestamp with time zone,
+  updated_at timestamp with time zone NOT NULL DEFAULT now()
+);
+
 CREATE TABLE moco_rate_slots (
   account text NOT NULL,
   slot integer NOT NULL,
@@ -410,6 +419,7 @@ ALTER TABLE leads ADD CONSTRAINT leads_organization_id_fkey FOREIGN KEY (organiz
 ALTER TABLE leads ADD CONSTRAINT leads_pkey PRIMARY KEY (id);
 ALTER TABLE leads ADD CONSTRAINT leads_score_check CHECK (((score >= 0) AND (score <= 100)));
 ALTER TABLE leads ADD CONSTRAINT leads_status_check CHECK ((status = ANY (ARRAY['pool'::text, 'routed'::text, 'conflict'::text, 'archived'::text])));
+ALTER TABLE moco_outages ADD CONSTRAINT moco_outages_pkey PRIMARY KEY (account);
 ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_pkey PRIMARY KEY (account, slot);
 ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_slot_check CHECK ((slot >= 1));
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_deal_id_fkey FOREIGN KEY (deal_id) REFERENCES deals(id) ON DELETE SET NULL;

@@ -17,6 +17,7 @@ import { memberById } from '../../engine/team.ts';
 import { isLeadlineError, LeadlineError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
 import { displayName } from '../queries/lead-card.ts';
+import { assertMocoReachable, recordMocoReachable, recordMocoUnreachable } from './breaker.ts';
 import { announceSync, type MocoSyncOutcome } from './sync-notices.ts';
 
 export type { MocoSyncOutcome } from './sync-notices.ts';
@@ -67,14 +68,17 @@ async function syncLocked(ctx: AppContext, connection: MocoConnection | null, su
   const [fresh] = await run(ctx.pool, selectMocoSubject(subject.request_id));
   if (fresh === undefined) return { status: 'gone' };
   if (fresh.state === 'synced') return { status: 'already_synced' };
+  const account = webUrl === null ? 'moco' : new URL(webUrl).host;
   try {
     const settings = required(ctx.ruleset, moco);
+    await assertMocoReachable(ctx, account);
     const step: Step = { ...fresh };
     step.companyId = await ensureCompany(ctx.pool, settings.moco, ctx.ruleset, step);
     step.personId = await ensurePerson(ctx.pool, settings.moco, step);
     const deal = fresh.entity === 'deal' ? await ensureDeal(ctx, settings.moco, step) : null;
     const document = deal === null ? null : await ensureDocument(ctx, settings.moco, step, deal);
     await run(ctx.pool, finishMocoSync(fresh.request_id, 'synced', null, ctx.now()));
+    await recordMocoReachable(ctx, account);
     const outcome = {
       status: 'synced' as const,
       companyId: step.companyId,
@@ -88,6 +92,10 @@ async function syncLocked(ctx: AppContext, connection: MocoConnection | null, su
   } catch (err) {
     if (!isLeadlineError(err) || !['moco_rejected', 'moco_unauthorized', 'config_invalid', 'invalid_state'].includes(err.code)) {
       await run(ctx.pool, finishMocoSync(fresh.request_id, 'pending', errorText(err), ctx.now()));
+      // A refusal by the breaker itself is not another failure to count.
+      if (isLeadlineError(err, 'upstream_failed') && !err.message.startsWith('MOCO is unreachable')) {
+        await recordMocoUnreachable(ctx, account, err.message);
+      }
       throw err;
     }
     await run(ctx.pool, finishMocoSync(fresh.request_id, 'failed', err.message, ctx.now()));

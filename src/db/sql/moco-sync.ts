@@ -127,3 +127,50 @@ export function retryMocoSyncRow(requestId: number, now: Date): Sql<{ id: number
     values: [requestId, now],
   };
 }
+
+export interface OutageRow {
+  failures: number;
+  opened_at: Date | null;
+  retry_at: Date | null;
+  announced_at: Date | null;
+}
+
+export function selectOutage(account: string): Sql<OutageRow> {
+  return { text: 'SELECT failures, opened_at, retry_at, announced_at FROM moco_outages WHERE account = $1', values: [account] };
+}
+
+/** Counts a sync that failed because MOCO could not be reached; returns the outage as it is now. */
+export function recordOutageFailure(account: string, now: Date): Sql<OutageRow> {
+  return {
+    text: `INSERT INTO moco_outages AS o (account, failures, updated_at) VALUES ($1, 1, $2)
+      ON CONFLICT (account) DO UPDATE SET failures = o.failures + 1, updated_at = $2
+      RETURNING failures, opened_at, retry_at, announced_at`,
+    values: [account, now],
+  };
+}
+
+/** Opens (or keeps open, pausing longer) the breaker until `retryAt`. */
+export function openOutage(account: string, now: Date, retryAt: Date): Sql<OutageRow> {
+  return {
+    text: `UPDATE moco_outages SET opened_at = COALESCE(opened_at, $2), retry_at = $3, updated_at = $2 WHERE account = $1
+      RETURNING failures, opened_at, retry_at, announced_at`,
+    values: [account, now, retryAt],
+  };
+}
+
+/** Marks the outage announced, once: only the first caller gets a row back. */
+export function claimOutageAnnouncement(account: string, now: Date): Sql<{ opened_at: Date }> {
+  return {
+    text: `UPDATE moco_outages SET announced_at = $2 WHERE account = $1 AND announced_at IS NULL AND opened_at IS NOT NULL
+      RETURNING opened_at`,
+    values: [account, now],
+  };
+}
+
+/** A sync got through: the outage is over. Returns it when there was one the admins were told of. */
+export function closeOutage(account: string): Sql<{ opened_at: Date | null; announced_at: Date | null }> {
+  return {
+    text: 'DELETE FROM moco_outages WHERE account = $1 RETURNING opened_at, announced_at',
+    values: [account],
+  };
+}

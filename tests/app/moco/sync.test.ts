@@ -31,6 +31,7 @@ team:
   members:
     - { id: anna, slack_user_id: U0ANNA001, name: Anna, role: rep, email: anna@leadline.example }
     - { id: ben, slack_user_id: U0BEN0002, name: Ben, role: rep }
+    - { id: sam, slack_user_id: U0SAMADM5, name: Sam, role: admin }
 `;
 
 const NOW = '2026-11-20T12:00:00.000Z';
@@ -55,6 +56,7 @@ describe('syncing won deals to MOCO', () => {
     await db.drop();
   });
   beforeEach(async () => {
+    clock.set(NOW);
     await db.reset();
     fake.reset();
     fake.seed('users', { firstname: 'Anna', lastname: 'Becker', email: 'anna@leadline.example' });
@@ -150,5 +152,25 @@ describe('syncing won deals to MOCO', () => {
     const outcome = await syncToMoco(ctx, connection, requestIds[0]!);
     expect(outcome.status).toBe('failed');
     expect(outcome.status === 'failed' && outcome.error).toContain('name has already been taken');
+  });
+
+  it('stops calling MOCO while it is down, tells the admins once, and completes the syncs after', async () => {
+    const requests: number[] = [];
+    for (let i = 0; i < 4; i += 1) requests.push(...(await wonDeal()).requestIds);
+    fake.failNext(100, { status: 503 });
+    for (const id of requests.slice(0, 3)) {
+      await expect(syncToMoco(ctx, connection, id)).rejects.toThrow();
+    }
+    const seen = fake.requests().length;
+    await expect(syncToMoco(ctx, connection, requests[3]!)).rejects.toThrow('MOCO is unreachable');
+    expect(fake.requests().length).toBe(seen);
+    const told = async () =>
+      (await query(`SELECT channel, payload->>'text' AS text FROM slack_outbox WHERE key LIKE 'moco:%:%' AND kind = 'moco' AND channel LIKE 'U%'`)).map((r) => r.text as string);
+    expect(await told()).toEqual([expect.stringContaining('MOCO cannot be reached')]);
+    fake.reset();
+    fake.seed('users', { firstname: 'Anna', lastname: 'Becker', email: 'anna@leadline.example' });
+    clock.set('2026-11-20T12:06:00.000Z');
+    for (const id of requests) expect(await syncToMoco(ctx, connection, id)).toMatchObject({ status: 'synced' });
+    expect(await told()).toEqual([expect.stringContaining('MOCO cannot be reached'), expect.stringContaining('MOCO answers again')]);
   });
 });
