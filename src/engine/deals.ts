@@ -162,3 +162,19 @@ export function hubspotWorkflowType(dealstage: unknown): string {
   const outcome = typeof dealstage === 'string' ? HUBSPOT_STAGES[dealstage.trim().toLowerCase()] : undefined;
   return outcome === undefined ? 'form.submitted' : `crm.deal_${outcome}`;
 }
+
+/**
+ * MOCO's offer update to `accepted`: the offer's id and its deal's, or null for any other event.
+ *
+ * @example
+ * offerAcceptedOf({ type: 'moco.offer_updated', metadata: { status: 'accepted', entity_id: '77', deal_id: '55' } })
+ * // { mocoOfferId: '77', mocoDealId: '55' }
+ */
+export function offerAcceptedOf(event: {
+  type: string;
+  metadata: Readonly<Record<string, unknown>>;
+}): { mocoOfferId: string | null; mocoDealId: string | null } | null {
+  if (event.type !== 'moco.offer_updated' || event.metadata['status'] !== 'accepted') return null;
+  const id = (v: unknown) => (typeof v === 'string' && /^\d{1,18}$/.test(v) ? v : typeof v === 'number' ? String(v) : null);
+  return { mocoOfferId: id(event.metadata['entity_id']), mocoDealId: id(event.metadata['deal_id']) };
+}

@@ -5,7 +5,7 @@ import { personOf } from '../processing/alerts.ts';
 import { personView } from '../queries/lead-card.ts';
 import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
-import { renderDealClosed } from '../../slack/render/deals.ts';
+import { renderDealClosed, renderOfferAccepted } from '../../slack/render/deals.ts';
 
 /**
  * Announces a deal that closed in `slack.deals_channel`, once per close (keyed by the deal and the
@@ -42,6 +42,35 @@ export async function announceClose(
     tx,
     {
       key: `deal:${row.id}:${input.outcome}:${input.now.getTime()}`,
+      kind: 'deal',
+      leadId: row.lead_id,
+      method: 'chat.postMessage',
+      channel: ctx.ruleset.slack.deals_channel,
+      payload: { ...message },
+    },
+    input.now,
+  );
+  await kickSlackDelivery(ctx.queue, { db: tx });
+}
+
+/**
+ * Tells the deals channel that the customer accepted the deal's offer in MOCO (once per deal).
+ *
+ * @example
+ * await announceOfferAccepted(tx, ctx, { dealId: 7, now });
+ */
+export async function announceOfferAccepted(tx: Queryable, ctx: AppContext, input: { dealId: number; now: Date }): Promise<void> {
+  const [row] = await run(tx, selectDealNotice(input.dealId));
+  if (row === undefined) return;
+  const message = renderOfferAccepted({
+    lead: { ...personView(row.lead_id, row), score: 0 },
+    value: row.value,
+    currency: row.currency ?? ctx.ruleset.deals.currency,
+  });
+  await enqueueSlack(
+    tx,
+    {
+      key: `deal:${row.id}:offer_accepted`,
       kind: 'deal',
       leadId: row.lead_id,
       method: 'chat.postMessage',

@@ -1,13 +1,14 @@
 import type { PoolClient } from '../../db/pool.ts';
 import { run } from '../../db/pool.ts';
-import { selectDealToClose } from '../../db/sql/deals.ts';
-import { dealCloseOf } from '../../engine/deals.ts';
+import { markOfferAccepted, selectDealToClose } from '../../db/sql/deals.ts';
+import { dealCloseOf, offerAcceptedOf } from '../../engine/deals.ts';
 import { closeDeal } from '../changes/deal.ts';
+import { announceOfferAccepted } from '../changes/deal-notices.ts';
 import type { AppContext } from '../context.ts';
 import type { ScoredLead } from './follow-up.ts';
 
 /**
- * Closes the deals that events of the batch say were won or lost elsewhere (HubSpot's deal
+ * Records MOCO's accepted offers and closes the deals that events of the batch say were won or lost elsewhere (HubSpot's deal
  * workflow, MOCO's deal updates, native `deal.won` / `deal.lost`), after routing so a deal the
  * batch opened can close too. The close goes through closeDeal, so its rules fire like any other;
  * a deal closed already stays as it is (MOCO repeats and reorders its webhooks). A close MOCO
@@ -25,6 +26,13 @@ export async function closeDealsFromEvents(
   let closed = 0;
   for (const { leadId, events } of scored) {
     for (const event of events) {
+      const accepted = offerAcceptedOf(event);
+      if (accepted !== null) {
+        for (const { id } of await run(tx, markOfferAccepted(leadId, accepted, now))) {
+          await announceOfferAccepted(tx, ctx, { dealId: id, now });
+        }
+        continue;
+      }
       const signal = dealCloseOf(event);
       if (signal === null) continue;
       const mocoId = signal.mocoDealId !== null && /^\d{1,18}$/.test(signal.mocoDealId) ? signal.mocoDealId : null;

@@ -143,3 +143,18 @@ export function selectDealToClose(leadId: number, mocoDealId: string | null): Sq
     values: [leadId, mocoDealId],
   };
 }
+
+/** Records MOCO's "offer accepted" once on the lead's deal that has this offer (or MOCO deal). */
+export function markOfferAccepted(
+  leadId: number,
+  ids: { mocoOfferId: string | null; mocoDealId: string | null },
+  now: Date,
+): Sql<{ id: number }> {
+  return {
+    text: `UPDATE deals SET offer_accepted_at = $4, updated_at = $4
+      WHERE lead_id = $1 AND offer_accepted_at IS NULL
+        AND (moco_offer_id = $2::bigint OR moco_deal_id = $3::bigint)
+      RETURNING id`,
+    values: [leadId, ids.mocoOfferId, ids.mocoDealId, now],
+  };
+}

@@ -58,8 +58,17 @@ export function storeMocoCompany(target: { organizationId: number | null; leadId
     : { text: 'UPDATE organizations SET moco_company_id = $2 WHERE id = $1', values: [target.organizationId, companyId] };
 }
 
+/**
+ * Keeps the MOCO person on the lead and as its `moco_contact_id` identifier, so MOCO's webhooks
+ * about that person (deals, offers) reach this lead instead of opening a new one.
+ */
 export function storeMocoPerson(leadId: number, personId: number): Sql {
-  return { text: 'UPDATE leads SET moco_person_id = $2 WHERE id = $1', values: [leadId, personId] };
+  return {
+    text: `WITH lead AS (UPDATE leads SET moco_person_id = $2 WHERE id = $1 RETURNING id)
+      INSERT INTO lead_identifiers (kind, value, lead_id) SELECT 'moco_contact_id', $2::text, id FROM lead
+      ON CONFLICT (kind, value) DO NOTHING`,
+    values: [leadId, personId],
+  };
 }
 
 /** Stores one MOCO id of a deal the moment MOCO returns it. */

@@ -239,3 +239,15 @@ export function renderMocoSync(input: {
     blocks: [section(`✅ ${made}${list} created in MOCO for *${name}*.`)],
   };
 }
+
+/**
+ * The deals channel's note that a customer accepted the offer in MOCO.
+ *
+ * @example
+ * renderOfferAccepted({ lead, value: 12000, currency: 'EUR' }).text // '🤝 Ada Lovelace accepted the offer in MOCO (12,000 EUR).'
+ */
+export function renderOfferAccepted(input: { lead: LeadSummary; value: number | null; currency: string }): SlackMessage {
+  const amount = input.value === null ? '' : ` (${money(input.value, input.currency)})`;
+  const text = `🤝 ${plain(leadDisplayName(input.lead), 200)} accepted the offer in MOCO${amount}.`;
+  return { text, blocks: [section(text)] };
+}

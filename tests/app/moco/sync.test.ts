@@ -108,6 +108,11 @@ describe('syncing won deals to MOCO', () => {
     ]);
     const [post] = await query(`SELECT payload->>'text' AS text FROM slack_outbox WHERE kind = 'moco'`);
     expect(post.text).toBe('Won — customer, contact, deal and offer created in MOCO: Ada Lovelace');
+    // MOCO's webhooks about the person find this lead by the contact id.
+    const person = String(fake.records('people')[0]!['id']);
+    expect(await query(`SELECT kind, value FROM lead_identifiers WHERE kind = 'moco_contact_id'`)).toEqual([
+      { kind: 'moco_contact_id', value: person },
+    ]);
   });
 
   it('finds the deal it created when a sync died between MOCO’s answer and storing the id', async () => {
