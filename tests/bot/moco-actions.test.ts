@@ -57,5 +57,8 @@ describe('MOCO syncs in Slack', () => {
       '*MOCO syncs (1)*\n• *Ada Lovelace* ⚠️ failed: MOCO refused the company: name has already been taken',
     );
     expect(await home(USERS.lena)).not.toContain('MOCO syncs');
+    // Anna owns the seeded open deal: 10,000 in b2b's first of two open stages weighs 33%.
+    await h.db.pool.query(`UPDATE deals SET value = 10000`);
+    expect(await home(USERS.anna)).toContain('Your open pipeline: 1 deal · weighted 3,300 EUR');
   });
 });

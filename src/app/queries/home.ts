@@ -10,6 +10,8 @@ import { absence, AWAY_UNTIL_BACK } from '../../engine/presence.ts';
 import { rotationMembers, type TeamMember } from '../../engine/routing-schema.ts';
 import { canManage, isAdmin, memberBySlackUser } from '../../engine/team.ts';
 import { selectOpenSyncs } from '../../db/sql/moco-sync.ts';
+import { selectOwnedPipelineValue } from '../../db/sql/deals.ts';
+import { weightedValue } from '../../engine/deals.ts';
 import type { HomeData, HomeTeamLoad } from '../../slack/render/home.ts';
 import { startOfWeek } from '../../engine/calendar.ts';
 import { formatLocal } from '../../slack/render/time.ts';
@@ -57,7 +59,8 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
   const member = memberBySlackUser(ctx.ruleset, userId);
   const manager = canManage(member);
   if (member === null || !member.active) {
-    return { ...base, member: null, away: null, queue: [], hot: [], manager: null };
+    const pipeline = { openDeals: 0, weighted: 0, currency: ctx.ruleset.deals.currency };
+    return { ...base, member: null, away: null, queue: [], hot: [], pipeline, manager: null };
   }
   const ruleset = ctx.ruleset;
   const mine = ruleset.pipelines.filter((p) => rotationMembers(p, ruleset.team).includes(member.id));
@@ -65,7 +68,7 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
   const pipelines = mine.length === 0 && manager ? ruleset.pipelines : mine;
   const hotScore = ruleset.thresholds.find((t) => t.name === ruleset.slack.hot_threshold)?.score ?? 80;
   const team = ruleset.team.members;
-  const [queue, hot, presence] = await Promise.all([
+  const [queue, hot, presence, owned] = await Promise.all([
     run(ctx.pool, selectMyLeads(member.id, 16)),
     run(
       ctx.pool,
@@ -77,6 +80,7 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
       ),
     ),
     run(ctx.pool, selectAwayUntil(team.map((m) => m.id))),
+    run(ctx.pool, selectOwnedPipelineValue(member.id)),
   ]);
   const presenceOf = new Map(presence.map((p) => [p.member_id, p]));
   const awayUntil = presenceOf.get(member.id)?.away_until ?? null;
@@ -89,6 +93,7 @@ export async function loadHome(ctx: AppContext, userId: string): Promise<HomeDat
         : null,
     queue: queue.map(toLine),
     hot: hot.map(toLine),
+    pipeline: ownedPipeline(ruleset, owned),
     manager: null,
   };
   if (manager) data.manager = await loadTeamHome(ctx, member, presenceOf, now);
@@ -140,4 +145,19 @@ async function loadTeamHome(
             items: syncs.map((r) => ({ name: displayName({ ...r, id: r.lead_id }), state: r.state, error: r.last_error, attempts: r.attempts })),
           },
   };
+}
+
+/** The member's open deals and their stage-weighted value in the ruleset currency. */
+function ownedPipeline(
+  ruleset: AppContext['ruleset'],
+  rows: readonly { pipeline_id: string; stage_id: string; currency: string | null; amount: number; deals: number }[],
+): HomeData['pipeline'] {
+  const currency = ruleset.deals.currency;
+  const ours = rows.filter((r) => r.currency === null || r.currency === currency);
+  const pipelines = new Map(ruleset.pipelines.map((p) => [p.id, p]));
+  const weighted = ours.reduce(
+    (sum, r) => sum + weightedValue({ status: 'open', value: r.amount, stageId: r.stage_id }, pipelines.get(r.pipeline_id)),
+    0,
+  );
+  return { openDeals: rows.reduce((n, r) => n + r.deals, 0), weighted: Math.round(weighted * 100) / 100, currency };
 }

@@ -158,3 +158,14 @@ export function markOfferAccepted(
     values: [leadId, ids.mocoOfferId, ids.mocoDealId, now],
   };
 }
+
+/** A member's open deals' value per pipeline, stage and currency: weighted by the ruleset's stages. */
+export function selectOwnedPipelineValue(
+  memberId: string,
+): Sql<{ pipeline_id: string; stage_id: string; currency: string | null; amount: number; deals: number }> {
+  return {
+    text: `SELECT pipeline_id, stage_id, currency, COALESCE(sum(value), 0)::float8 AS amount, count(*)::int AS deals
+      FROM deals WHERE owner_member_id = $1 AND status = 'open' GROUP BY pipeline_id, stage_id, currency`,
+    values: [memberId],
+  };
+}

@@ -3,6 +3,7 @@
  * unclaimed leads in their pipelines and an availability toggle; managers and admins also see open
  * routing conflicts, team load and fairness this week. Pure; lead text enters through `plain`.
  */
+import { money } from './deals.ts';
 import type { types } from '@slack/bolt';
 import type { FairnessRow } from '../../engine/fairness.ts';
 import { fairnessLine } from './digest.ts';
@@ -30,6 +31,8 @@ export interface HomeData {
   away: { until: Date; untilBack: boolean } | null;
   queue: LeadLine[];
   hot: LeadLine[];
+  /** The member's open deals and their value weighted by stage. */
+  pipeline: { openDeals: number; weighted: number; currency: string };
   manager: {
     conflicts: { leadId: number; name: string; cause: string; openedAt: Date }[];
     conflictTotal: number;
@@ -152,6 +155,9 @@ export function renderHome(data: HomeData): types.HomeView {
     availability(data),
     divider(),
     section(`*Your queue* (${data.queue.length})`, { blockId: 'home-queue' }),
+    context([
+      `Your open pipeline: ${data.pipeline.openDeals} deal${data.pipeline.openDeals === 1 ? '' : 's'} · weighted ${money(data.pipeline.weighted, data.pipeline.currency)}`,
+    ]),
     ...leadSections(data.queue, MAX_QUEUE, data.now, 'Nothing claimed or owned by you.'),
     divider(),
     section('*Hot unclaimed leads in your pipelines*', { blockId: 'home-hot' }),
