@@ -423,7 +423,7 @@ ALTER TABLE moco_outages ADD CONSTRAINT moco_outages_pkey PRIMARY KEY (account);
 ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_pkey PRIMARY KEY (account, slot);
 ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_slot_check CHECK ((slot >= 1));
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_deal_id_fkey FOREIGN KEY (deal_id) REFERENCES deals(id) ON DELETE SET NULL;
-ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_entity_check CHECK ((entity = ANY (ARRAY['deal'::text, 'contact'::text])));
+ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_entity_check CHECK ((entity = ANY (ARRAY['deal'::text, 'contact'::text, 'invoice'::text])));
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_pkey PRIMARY KEY (id);
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_source_key_key UNIQUE (source_key);

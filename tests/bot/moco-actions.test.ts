@@ -42,6 +42,21 @@ describe('MOCO syncs in Slack', () => {
     expect(rows).toEqual([{ state: 'pending' }]);
   });
 
+  it('lets managers ask for the invoice of a won deal, once however often they click', async () => {
+    await seedLead(h, 'ada@genomics-lab.example', { firstName: 'Ada', lastName: 'Lovelace' });
+    const { rows } = await h.db.pool.query<{ id: number }>(`UPDATE deals SET status = 'won' RETURNING id`);
+    const click = (userId: string, responseId: string) =>
+      h.action({ actionId: 'moco.invoice', value: String(rows[0]!.id), messageTs: '1.1', userId, responseUrl: h.fake.responseUrl(responseId) });
+    await click(USERS.anna, 'rep-invoice');
+    expect(await answer('rep-invoice')).toBe('Only managers and admins can do that.');
+    await click(USERS.lena, 'invoice-1');
+    await click(USERS.lena, 'invoice-2');
+    expect(await answer('invoice-1')).toBe('Creating the invoice in MOCO; the deals channel hears when it exists.');
+    expect(await answer('invoice-2')).toBe('Creating the invoice in MOCO; the deals channel hears when it exists.');
+    const requests = await h.db.pool.query(`SELECT entity, source_key FROM moco_sync_requests`);
+    expect(requests.rows).toEqual([{ entity: 'invoice', source_key: `invoice:${rows[0]!.id}` }]);
+  });
+
   it('lists failed and waiting syncs on the Home tab of admins only', async () => {
     await failedSync();
     const home = async (userId: string) => {

@@ -1,6 +1,7 @@
 import { inTransaction } from '../../db/job-queue.ts';
 import { type Queryable, run, withTransaction } from '../../db/pool.ts';
 import { retryMocoSyncRow } from '../../db/sql/moco-sync.ts';
+import { selectDealLead } from '../../db/sql/deals.ts';
 import { insertMocoSyncRequest } from '../../db/sql/automation.ts';
 import type { AppContext } from '../context.ts';
 import { MOCO_SYNC_QUEUE } from '../queues.ts';
@@ -16,7 +17,7 @@ import { MOCO_SYNC_QUEUE } from '../queues.ts';
 export async function requestMocoSync(
   tx: Queryable,
   ctx: AppContext,
-  request: { sourceKey: string; entity: 'deal' | 'contact'; leadId: number; dealId: number | null; now: Date },
+  request: { sourceKey: string; entity: 'deal' | 'contact' | 'invoice'; leadId: number; dealId: number | null; now: Date },
 ): Promise<{ id: number; state: string } | null> {
   const [row] = await run(tx, insertMocoSyncRequest(request));
   if (row === undefined) return null;
@@ -47,4 +48,20 @@ async function sendSyncJob(tx: Queryable, ctx: AppContext, requestId: number): P
     { requestId },
     { db: inTransaction(tx), retryLimit: 8, retryDelay: 30, retryBackoff: true },
   );
+}
+
+/**
+ * "Create invoice" on a synced won deal: one invoice request per deal, however often it is clicked
+ * (the sync refuses a deal that is not won). Returns false when there is no such deal.
+ *
+ * @example
+ * await requestInvoice(ctx, 7) // true
+ */
+export async function requestInvoice(ctx: AppContext, dealId: number): Promise<boolean> {
+  return withTransaction(ctx.pool, async (tx) => {
+    const [deal] = await run(tx, selectDealLead(dealId));
+    if (deal === undefined) return false;
+    await requestMocoSync(tx, ctx, { sourceKey: `invoice:${dealId}`, entity: 'invoice', leadId: deal.lead_id, dealId, now: ctx.now() });
+    return true;
+  });
 }

@@ -27,6 +27,7 @@ export async function announceSync(
   if (outcome.status !== 'synced' && outcome.status !== 'failed') return;
   const message = renderMocoSync({
     requestId: subject.request_id,
+    dealId: subject.deal_id,
     lead: { ...personView(subject.lead_id, subject), score: 0 },
     entity: subject.entity,
     outcome,

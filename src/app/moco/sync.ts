@@ -75,8 +75,9 @@ async function syncLocked(ctx: AppContext, connection: MocoConnection | null, su
     const step: Step = { ...fresh };
     step.companyId = await ensureCompany(ctx.pool, settings.moco, ctx.ruleset, step);
     step.personId = await ensurePerson(ctx.pool, settings.moco, step);
-    const deal = fresh.entity === 'deal' ? await ensureDeal(ctx, settings.moco, step) : null;
-    const document = deal === null ? null : await ensureDocument(ctx, settings.moco, step, deal);
+    const deal = fresh.entity === 'contact' ? null : await ensureDeal(ctx, settings.moco, step);
+    const kind = fresh.entity === 'invoice' ? 'invoice' : (ctx.ruleset.moco?.on_won ?? 'none');
+    const document = deal === null ? null : await ensureDocument(ctx, settings.moco, step, deal, kind);
     await run(ctx.pool, finishMocoSync(fresh.request_id, 'synced', null, ctx.now()));
     await recordMocoReachable(ctx, account);
     const outcome = {
@@ -195,23 +196,25 @@ async function ensureDocument(
   moco: MocoClient,
   step: Step,
   mocoDealId: number,
+  kind: 'offer' | 'invoice' | 'none',
 ): Promise<{ kind: 'offer' | 'invoice'; id: number } | null> {
   const settings = ctx.ruleset.moco!;
-  if (settings.on_won === 'none' || step.deal_id === null) return null;
-  if (settings.on_won === 'offer' && step.moco_offer_id !== null) return { kind: 'offer', id: step.moco_offer_id };
-  if (settings.on_won === 'invoice' && step.moco_invoice_id !== null) return { kind: 'invoice', id: step.moco_invoice_id };
+  if (kind === 'none' || step.deal_id === null) return null;
+  if (kind === 'offer' && step.moco_offer_id !== null) return { kind: 'offer', id: step.moco_offer_id };
+  if (kind === 'invoice' && step.moco_invoice_id !== null) return { kind: 'invoice', id: step.moco_invoice_id };
   const date = dayKey(step.closed_at ?? ctx.now(), ctx.ruleset.timezone);
   const due = dayKey(new Date((step.closed_at ?? ctx.now()).getTime() + settings.due_days * 86_400_000), ctx.ruleset.timezone);
   const title = mocoDealName(ctx.ruleset, step);
   const address = [step.company ?? step.organization_name, displayName({ ...step, id: step.lead_id })].filter(Boolean).join('\n');
   const currency = step.currency ?? ctx.ruleset.deals.currency;
   const common = { recipient_address: address, date, due_date: due, title, tax: settings.tax, currency, items: items(step, title) };
-  if (settings.on_won === 'offer') {
+  if (kind === 'offer') {
     const offer = await moco.createOffer({ ...common, deal_id: mocoDealId, ...(step.companyId ? { company_id: step.companyId } : {}) });
     await run(ctx.pool, storeMocoDealId(step.deal_id, 'moco_offer_id', offer.id));
     return { kind: 'offer', id: offer.id };
   }
-  const invoice = await moco.createInvoice({ ...common, customer_id: step.companyId!, deal_id: mocoDealId });
+  const fromOffer = step.moco_offer_id === null ? {} : { offer_id: step.moco_offer_id };
+  const invoice = await moco.createInvoice({ ...common, customer_id: step.companyId!, deal_id: mocoDealId, ...fromOffer });
   await run(ctx.pool, storeMocoDealId(step.deal_id, 'moco_invoice_id', invoice.id));
   return { kind: 'invoice', id: invoice.id };
 }

@@ -199,7 +199,7 @@ export function insertTask(task: {
 
 export function insertMocoSyncRequest(request: {
   sourceKey: string;
-  entity: 'deal' | 'contact';
+  entity: 'deal' | 'contact' | 'invoice';
   leadId: number;
   dealId: number | null;
   now: Date;

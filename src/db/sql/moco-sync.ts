@@ -4,7 +4,7 @@ import type { LineItem } from './deals.ts';
 /** A sync request with everything it sends: the lead, its organisation and (for deals) the deal. */
 export interface MocoSubjectRow {
   request_id: number;
-  entity: 'deal' | 'contact';
+  entity: 'deal' | 'contact' | 'invoice';
   state: 'pending' | 'synced' | 'failed';
   lead_id: number;
   email: string | null;

@@ -72,6 +72,8 @@ export function renderDealClosed(view: ClosedDealView): SlackMessage {
 
 /** An admin's Retry on a failed MOCO sync; the value is the sync request's id. */
 export const MOCO_RETRY_ACTION = 'moco.retry';
+/** A manager's "Create invoice" on a deal MOCO has an offer for; the value is Leadline's deal id. */
+export const MOCO_INVOICE_ACTION = 'moco.invoice';
 
 /** Buttons and modals that close a deal from the lead card and a claimed alert. */
 export const DEAL_ACTIONS = { markWon: 'deal.mark_won', markLost: 'deal.mark_lost' } as const;
@@ -204,8 +206,10 @@ export function renderLostModal(input: { leadName: string; metadata: string }): 
  */
 export function renderMocoSync(input: {
   requestId: number;
+  /** Leadline's deal, for the Create invoice button under an offer. */
+  dealId: number | null;
   lead: LeadSummary;
-  entity: 'deal' | 'contact';
+  entity: 'deal' | 'contact' | 'invoice';
   outcome:
     | { status: 'synced'; companyId: number; personId: number; dealId: number | null; offerId: number | null; invoiceId: number | null }
     | { status: 'failed'; error: string };
@@ -234,10 +238,11 @@ export function renderMocoSync(input: {
   const made = input.entity === 'deal' ? 'Won — ' : '';
   const list = parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : parts[0]!;
   const plainList = list.replace(/<[^|>]+\|([^>]+)>/g, '$1');
-  return {
-    text: truncate(`${made}${plainList} created in MOCO: ${name}`, 600),
-    blocks: [section(`✅ ${made}${list} created in MOCO for *${name}*.`)],
-  };
+  const blocks: types.KnownBlock[] = [section(`✅ ${made}${list} created in MOCO for *${name}*.`)];
+  if (o.offerId !== null && o.invoiceId === null && input.dealId !== null) {
+    blocks.push(actions('moco-invoice', [button({ text: 'Create invoice', actionId: MOCO_INVOICE_ACTION, value: String(input.dealId) })]));
+  }
+  return { text: truncate(`${made}${plainList} created in MOCO: ${name}`, 600), blocks };
 }
 
 /**

@@ -108,6 +108,15 @@ describe('syncing won deals to MOCO', () => {
     ]);
     const [post] = await query(`SELECT payload->>'text' AS text FROM slack_outbox WHERE kind = 'moco'`);
     expect(post.text).toBe('Won — customer, contact, deal and offer created in MOCO: Ada Lovelace');
+    // Create invoice, later: one invoice from the offer, however often asked.
+    const invoice = await query(
+      `INSERT INTO moco_sync_requests (source_key, entity, lead_id, deal_id) SELECT 'invoice:' || id, 'invoice', lead_id, id FROM deals WHERE id = $1 RETURNING id`,
+      [dealId],
+    );
+    expect(await syncToMoco(ctx, connection, invoice[0].id)).toMatchObject({ status: 'synced', invoiceId: expect.any(Number) });
+    expect(await syncToMoco(ctx, connection, invoice[0].id)).toEqual({ status: 'already_synced' });
+    expect(fake.records('invoices')).toHaveLength(1);
+    expect(fake.records('invoices')[0]).toMatchObject({ offer_id: fake.records('offers')[0]!['id'] });
     // MOCO's webhooks about the person find this lead by the contact id.
     const person = String(fake.records('people')[0]!['id']);
     expect(await query(`SELECT kind, value FROM lead_identifiers WHERE kind = 'moco_contact_id'`)).toEqual([
