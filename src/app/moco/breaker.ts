@@ -39,16 +39,29 @@ export async function assertMocoReachable(ctx: AppContext, account: string): Pro
  * @example
  * await recordMocoUnreachable(ctx, 'acme.mocoapp.com', 'MOCO answered 503 five times');
  */
-export async function recordMocoUnreachable(ctx: AppContext, account: string, reason: string): Promise<void> {
+export async function recordMocoUnreachable(
+  ctx: AppContext,
+  account: string,
+  reason: string,
+  options: { keyRejected?: boolean } = {},
+): Promise<void> {
   const now = ctx.now();
-  const [outage] = await run(ctx.pool, recordOutageFailure(account, now));
+  let [outage] = await run(ctx.pool, recordOutageFailure(account, now));
+  // A rejected key will not fix itself: stop at once rather than after three tries.
+  while (options.keyRejected === true && outage !== undefined && outage.failures < FAILURES_TO_OPEN) {
+    [outage] = await run(ctx.pool, recordOutageFailure(account, now));
+  }
   if (outage === undefined || outage.failures < FAILURES_TO_OPEN) return;
   // Each probe after a pause that fails again doubles the next pause.
   const pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** (outage.failures - FAILURES_TO_OPEN));
   await run(ctx.pool, openOutage(account, now, new Date(now.getTime() + pause)));
   const [claimed] = await run(ctx.pool, claimOutageAnnouncement(account, now));
   if (claimed === undefined) return;
-  await tellAdmins(ctx, `outage:${claimed.opened_at.getTime()}`, `⚠️ MOCO cannot be reached (${reason.slice(0, 300)}). Leadline pauses syncs and retries them; won deals wait, nothing is lost.`);
+  const text =
+    options.keyRejected === true
+      ? `⚠️ MOCO rejected Leadline's API key (${reason.slice(0, 300)}). Syncs are paused: check MOCO_API_KEY, then Retry the failed syncs.`
+      : `⚠️ MOCO cannot be reached (${reason.slice(0, 300)}). Leadline pauses syncs and retries them; won deals wait, nothing is lost.`;
+  await tellAdmins(ctx, `outage:${claimed.opened_at.getTime()}`, text);
 }
 
 /**

@@ -100,6 +100,7 @@ async function syncLocked(ctx: AppContext, connection: MocoConnection | null, su
       throw err;
     }
     await run(ctx.pool, finishMocoSync(fresh.request_id, 'failed', err.message, ctx.now()));
+    if (err.code === 'moco_unauthorized') await recordMocoUnreachable(ctx, account, err.message, { keyRejected: true });
     const failed = { status: 'failed' as const, error: err.message };
     await announceSync(ctx, fresh, failed, webUrl);
     return failed;

@@ -187,4 +187,16 @@ describe('syncing won deals to MOCO', () => {
     for (const id of requests) expect(await syncToMoco(ctx, connection, id)).toMatchObject({ status: 'synced' });
     expect(await told()).toEqual([expect.stringContaining('MOCO cannot be reached'), expect.stringContaining('MOCO answers again')]);
   });
+
+  it('stops syncing and tells the admins once when MOCO rejects the API key', async () => {
+    const { requestIds } = await wonDeal();
+    fake.failNext(1, { status: 401 });
+    expect(await syncToMoco(ctx, connection, requestIds[0]!)).toMatchObject({ status: 'failed' });
+    const dms = await query(`SELECT payload->>'text' AS text FROM slack_outbox WHERE kind = 'moco' AND channel = 'U0SAMADM5'`);
+    expect(dms).toEqual([{ text: expect.stringContaining("MOCO rejected Leadline's API key") }]);
+    const { requestIds: next } = await wonDeal();
+    const seen = fake.requests().length;
+    await expect(syncToMoco(ctx, connection, next[0]!)).rejects.toThrow('MOCO is unreachable');
+    expect(fake.requests().length).toBe(seen);
+  });
 });
