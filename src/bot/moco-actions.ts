@@ -8,7 +8,7 @@ import { respond } from '../slack/respond.ts';
 import { ADMINS_ONLY, afterAck, callerOf, MANAGERS_ONLY } from './lead-respond.ts';
 import { targetOf } from './lead-modals.ts';
 
-const requestIdValue = z.coerce.number().int().positive();
+const idValue = z.coerce.number().int().positive();
 
 /**
  * The MOCO buttons in the deals channel: Retry on a failed sync (admins queue it again, once
@@ -19,28 +19,35 @@ const requestIdValue = z.coerce.number().int().positive();
  * registerMocoActions(slack.app, ctx);
  */
 export function registerMocoActions(app: App, ctx: AppContext): void {
-  app.action(MOCO_RETRY_ACTION, async ({ ack, body, action }) => {
-    await ack();
-    const target = targetOf(body, action);
-    const requestId = requestIdValue.safeParse('value' in action ? action.value : undefined);
-    await afterAck(ctx, target, 'moco retry', async () => {
-      if (!callerOf(ctx.ruleset, body.user.id).isAdmin) return respond(ctx, target, notice(ADMINS_ONLY));
-      if (!requestId.success) return;
-      const queued = await retryMocoSync(ctx, requestId.data);
-      const text = queued ? 'Retrying the MOCO sync; the result replaces the message above.' : 'This MOCO sync is not failed any more.';
-      await respond(ctx, target, notice(text));
-    });
-  });
+  onIdButton(app, ctx, MOCO_RETRY_ACTION, 'admins', async (requestId) =>
+    (await retryMocoSync(ctx, requestId))
+      ? 'Retrying the MOCO sync; the result replaces the message above.'
+      : 'This MOCO sync is not failed any more.',
+  );
+  onIdButton(app, ctx, MOCO_INVOICE_ACTION, 'managers', async (dealId) =>
+    (await requestInvoice(ctx, dealId))
+      ? 'Creating the invoice in MOCO; the deals channel hears when it exists.'
+      : 'That deal no longer exists.',
+  );
+}
 
-  app.action(MOCO_INVOICE_ACTION, async ({ ack, body, action }) => {
+/** A button whose value is an id: ack, check the role, run, and answer the clicker privately. */
+function onIdButton(
+  app: App,
+  ctx: AppContext,
+  actionId: string,
+  who: 'admins' | 'managers',
+  work: (id: number) => Promise<string>,
+): void {
+  app.action(actionId, async ({ ack, body, action }) => {
     await ack();
     const target = targetOf(body, action);
-    const dealId = requestIdValue.safeParse('value' in action ? action.value : undefined);
-    await afterAck(ctx, target, 'moco invoice', async () => {
-      if (!callerOf(ctx.ruleset, body.user.id).canManage) return respond(ctx, target, notice(MANAGERS_ONLY));
-      if (!dealId.success) return;
-      const asked = await requestInvoice(ctx, dealId.data);
-      await respond(ctx, target, notice(asked ? 'Creating the invoice in MOCO; the deals channel hears when it exists.' : 'That deal no longer exists.'));
+    const id = idValue.safeParse('value' in action ? action.value : undefined);
+    await afterAck(ctx, target, actionId, async () => {
+      const caller = callerOf(ctx.ruleset, body.user.id);
+      const allowed = who === 'admins' ? caller.isAdmin : caller.canManage;
+      if (!allowed) return respond(ctx, target, notice(who === 'admins' ? ADMINS_ONLY : MANAGERS_ONLY));
+      if (id.success) await respond(ctx, target, notice(await work(id.data)));
     });
   });
 }

@@ -6,6 +6,7 @@ import { personView } from '../queries/lead-card.ts';
 import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 import { renderDealClosed, renderOfferAccepted } from '../../slack/render/deals.ts';
+import type { SlackMessage } from '../../slack/render/views.ts';
 
 /**
  * Announces a deal that closed in `slack.deals_channel`, once per close (keyed by the deal and the
@@ -38,19 +39,7 @@ export async function announceClose(
     lostReason: row.lost_reason,
     lineItems: row.line_items.map((i) => ({ title: i.title, quantity: i.quantity, unit: i.unit, unitPrice: i.unit_price })),
   });
-  await enqueueSlack(
-    tx,
-    {
-      key: `deal:${row.id}:${input.outcome}:${input.now.getTime()}`,
-      kind: 'deal',
-      leadId: row.lead_id,
-      method: 'chat.postMessage',
-      channel: ctx.ruleset.slack.deals_channel,
-      payload: { ...message },
-    },
-    input.now,
-  );
-  await kickSlackDelivery(ctx.queue, { db: tx });
+  await postToDeals(tx, ctx, { key: `deal:${row.id}:${input.outcome}:${input.now.getTime()}`, leadId: row.lead_id, message }, input.now);
 }
 
 /**
@@ -67,17 +56,18 @@ export async function announceOfferAccepted(tx: Queryable, ctx: AppContext, inpu
     value: row.value,
     currency: row.currency ?? ctx.ruleset.deals.currency,
   });
-  await enqueueSlack(
-    tx,
-    {
-      key: `deal:${row.id}:offer_accepted`,
-      kind: 'deal',
-      leadId: row.lead_id,
-      method: 'chat.postMessage',
-      channel: ctx.ruleset.slack.deals_channel,
-      payload: { ...message },
-    },
-    input.now,
-  );
+  await postToDeals(tx, ctx, { key: `deal:${row.id}:offer_accepted`, leadId: row.lead_id, message }, input.now);
+}
+
+/** A message in `slack.deals_channel` under its key, in the caller's transaction. */
+async function postToDeals(
+  tx: Queryable,
+  ctx: AppContext,
+  post: { key: string; leadId: number; message: SlackMessage },
+  now: Date,
+): Promise<void> {
+  const channel = ctx.ruleset.slack.deals_channel;
+  const entry = { key: post.key, kind: 'deal', leadId: post.leadId, method: 'chat.postMessage' as const, channel };
+  await enqueueSlack(tx, { ...entry, payload: { ...post.message } }, now);
   await kickSlackDelivery(ctx.queue, { db: tx });
 }

@@ -2,6 +2,7 @@ import type { LeadPersonColumns } from './leads.ts';
 import type { UpdatableField } from '../../engine/routing-schema.ts';
 import type { Sql } from '../pool.ts';
 import { LeadlineError } from '../../errors.ts';
+import type { DealColumns } from './deals.ts';
 
 /**
  * A deal's last activity as automation and upkeep read it: the later of the deal's own activity and
@@ -138,14 +139,7 @@ export function finishAutomationActions(rows: readonly ActionFinish[], now: Date
   };
 }
 
-export interface LockedDealRow {
-  id: number;
-  lead_id: number;
-  pipeline_id: string;
-  stage_id: string;
-  status: 'open' | 'won' | 'lost';
-  owner_member_id: string | null;
-  value: number | null;
+export interface LockedDealRow extends DealColumns {
   priority: string | null;
   stage_entered_at: Date;
 }

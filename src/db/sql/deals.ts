@@ -8,7 +8,8 @@ export interface LineItem {
   unit_price: number;
 }
 
-export interface DealCloseRow {
+/** The columns every read of a deal for a change or a message carries. */
+export interface DealColumns {
   id: number;
   lead_id: number;
   pipeline_id: string;
@@ -16,6 +17,9 @@ export interface DealCloseRow {
   status: 'open' | 'won' | 'lost';
   owner_member_id: string | null;
   value: number | null;
+}
+
+export interface DealCloseRow extends DealColumns {
   currency: string | null;
   closed_at: Date | null;
   stage_entered_at: Date;
@@ -99,14 +103,7 @@ export function selectLastOpenStage(dealId: number, closingStages: readonly stri
   };
 }
 
-export interface DealNoticeRow {
-  id: number;
-  lead_id: number;
-  pipeline_id: string;
-  stage_id: string;
-  status: 'open' | 'won' | 'lost';
-  owner_member_id: string | null;
-  value: number | null;
+export interface DealNoticeRow extends DealColumns {
   currency: string | null;
   closed_by: string | null;
   lost_reason: string | null;

@@ -1,18 +1,13 @@
 import type { Sql } from '../pool.ts';
 import type { LineItem } from './deals.ts';
+import type { LeadPersonColumns } from './leads.ts';
 
 /** A sync request with everything it sends: the lead, its organisation and (for deals) the deal. */
-export interface MocoSubjectRow {
+export interface MocoSubjectRow extends LeadPersonColumns {
   request_id: number;
   entity: 'deal' | 'contact' | 'invoice';
   state: 'pending' | 'synced' | 'failed';
   lead_id: number;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  full_name: string | null;
-  company: string | null;
-  title: string | null;
   country: string | null;
   lead_moco_person_id: number | null;
   lead_moco_company_id: number | null;

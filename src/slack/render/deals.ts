@@ -153,12 +153,17 @@ export function renderWonModal(input: {
       },
     });
   }
+  return closeModal(WON_MODAL.callbackId, 'Mark won', input.metadata, blocks);
+}
+
+/** The shell both close modals share: title and submit say what it does. */
+function closeModal(callbackId: string, title: string, metadata: string, blocks: types.KnownBlock[]): types.ModalView {
   return {
     type: 'modal',
-    callback_id: WON_MODAL.callbackId,
-    private_metadata: input.metadata,
-    title: { type: 'plain_text', text: 'Mark won' },
-    submit: { type: 'plain_text', text: 'Mark won' },
+    callback_id: callbackId,
+    private_metadata: metadata,
+    title: { type: 'plain_text', text: title },
+    submit: { type: 'plain_text', text: title },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks,
   };
@@ -171,29 +176,21 @@ export function renderWonModal(input: {
  * renderLostModal({ leadName: 'Ada', metadata: '{"leadId":42}' })
  */
 export function renderLostModal(input: { leadName: string; metadata: string }): types.ModalView {
-  return {
-    type: 'modal',
-    callback_id: LOST_MODAL.callbackId,
-    private_metadata: input.metadata,
-    title: { type: 'plain_text', text: 'Mark lost' },
-    submit: { type: 'plain_text', text: 'Mark lost' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      section(`Why was the deal of *${plain(input.leadName, 200)}* lost?`),
-      {
-        type: 'input',
-        block_id: LOST_MODAL.reason.blockId,
-        label: { type: 'plain_text', text: 'Reason' },
-        element: {
-          type: 'plain_text_input',
-          action_id: LOST_MODAL.reason.actionId,
-          multiline: true,
-          max_length: LOST_MODAL.reason.maxLength,
-          placeholder: { type: 'plain_text', text: 'e.g. went with a competitor, no budget' },
-        },
+  return closeModal(LOST_MODAL.callbackId, 'Mark lost', input.metadata, [
+    section(`Why was the deal of *${plain(input.leadName, 200)}* lost?`),
+    {
+      type: 'input',
+      block_id: LOST_MODAL.reason.blockId,
+      label: { type: 'plain_text', text: 'Reason' },
+      element: {
+        type: 'plain_text_input',
+        action_id: LOST_MODAL.reason.actionId,
+        multiline: true,
+        max_length: LOST_MODAL.reason.maxLength,
+        placeholder: { type: 'plain_text', text: 'e.g. went with a competitor, no budget' },
       },
-    ],
-  };
+    },
+  ]);
 }
 
 /**
