@@ -1,4 +1,4 @@
-import type { AssignmentResult, CandidateReport } from './assignment.ts';
+import type { AssignmentResult, CandidateReport } from './assignment-model.ts';
 import type { AbsenceReason } from './presence.ts';
 import type { RoutingDecision, RoutingReasons } from './routing.ts';
 import type { RoutingRuleset } from './routing-schema.ts';

@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  type AssignmentLedger,
-  type AssignmentResult,
-  assignOwner,
-  emptyLedger,
-} from '../../src/engine/assignment.ts';
+import { assignOwner } from '../../src/engine/assignment.ts';
+import { type AssignmentLedger, type AssignmentResult, emptyLedger } from '../../src/engine/assignment-model.ts';
 import { absence, type MemberPresence } from '../../src/engine/presence.ts';
 import { explainAssignment } from '../../src/engine/explain.ts';
 import { parseRoutingSections } from '../../src/engine/routing-checks.ts';

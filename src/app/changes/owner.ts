@@ -4,7 +4,7 @@ import { type AlertRow, lockLatestAlert, selectOpenDeals, updateAlert } from '..
 import { insertAudit } from '../../db/sql/audit.ts';
 import { selectDealOwner } from '../../db/sql/conflicts.ts';
 import { lockLead } from '../../db/sql/leads.ts';
-import type { AssignmentResult } from '../../engine/assignment.ts';
+import type { AssignmentResult } from '../../engine/assignment-model.ts';
 import { LeadlineError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
 import { current, refreshAlertMessage } from '../processing/alerts.ts';

@@ -13,7 +13,8 @@ import {
   selectPresence,
   setDealOwners,
 } from '../../db/sql/routing.ts';
-import { type AssignmentLedger, type AssignmentResult, assignOwner } from '../../engine/assignment.ts';
+import { assignOwner } from '../../engine/assignment.ts';
+import type { AssignmentLedger, AssignmentResult } from '../../engine/assignment-model.ts';
 import type { MemberPresence } from '../../engine/presence.ts';
 import { explainAssignment } from '../../engine/explain.ts';
 import type { AppContext } from '../context.ts';

@@ -13,7 +13,7 @@ import {
   selectRoutingLeads,
   upsertConflicts,
 } from '../../db/sql/routing.ts';
-import type { AssignmentResult } from '../../engine/assignment.ts';
+import type { AssignmentResult } from '../../engine/assignment-model.ts';
 import { explainRouting } from '../../engine/explain.ts';
 import { assignByLedger, ownerOf, storeAssignments } from './assignment.ts';
 import type { LeadView } from '../../engine/facts.ts';
