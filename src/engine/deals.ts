@@ -109,6 +109,8 @@ export interface DealCloseSignal {
   mocoDealId: string | null;
   /** Who closed it, as the close records it. */
   closedBy: string;
+  /** MOCO reported it: the close is not synced back to MOCO. */
+  fromMoco: boolean;
 }
 
 const HUBSPOT_STAGES: Readonly<Record<string, DealOutcome>> = { closedwon: 'won', closedlost: 'lost' };
@@ -120,7 +122,7 @@ const HUBSPOT_STAGES: Readonly<Record<string, DealOutcome>> = { closedwon: 'won'
  *
  * @example
  * dealCloseOf({ type: 'moco.deal_updated', source: 'moco', metadata: { deal_status: 'won', money: 12000, entity_id: '55' } })
- * // { outcome: 'won', value: 12000, currency: null, reason: null, mocoDealId: '55', closedBy: 'moco' }
+ * // { outcome: 'won', value: 12000, currency: null, reason: null, mocoDealId: '55', closedBy: 'moco', fromMoco: true }
  */
 export function dealCloseOf(event: {
   type: string;
@@ -128,25 +130,30 @@ export function dealCloseOf(event: {
   metadata: Readonly<Record<string, unknown>>;
 }): DealCloseSignal | null {
   const m = event.metadata;
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
-  const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
-  const base = { reason: null, mocoDealId: null, closedBy: event.source };
+  const base = { reason: null, mocoDealId: null, closedBy: event.source, fromMoco: false };
   if (event.type === 'deal.won' || event.type === 'deal.lost') {
     const outcome = event.type === 'deal.won' ? 'won' : 'lost';
-    return { ...base, outcome, value: num(m['amount']), currency: str(m['currency']), reason: str(m['reason']) };
+    return { ...base, outcome, value: numberOf(m['amount']), currency: textOf(m['currency']), reason: textOf(m['reason']) };
   }
   if (event.type === 'crm.deal_won' || event.type === 'crm.deal_lost') {
     return {
       ...base,
       outcome: event.type === 'crm.deal_won' ? 'won' : 'lost',
-      value: num(m['amount']),
-      currency: str(m['deal_currency_code']),
-      reason: str(m['closed_lost_reason']),
+      value: numberOf(m['amount']),
+      currency: textOf(m['deal_currency_code']),
+      reason: textOf(m['closed_lost_reason']),
     };
   }
   const status = m['deal_status'];
   if (event.type === 'moco.deal_updated' && (status === 'won' || status === 'lost')) {
-    return { ...base, outcome: status, value: num(m['money']), currency: str(m['currency']), mocoDealId: str(m['entity_id']) };
+    return {
+      ...base,
+      outcome: status,
+      value: numberOf(m['money']),
+      currency: textOf(m['currency']),
+      mocoDealId: mocoIdOf(m['entity_id']),
+      fromMoco: true,
+    };
   }
   return null;
 }
@@ -175,6 +182,23 @@ export function offerAcceptedOf(event: {
   metadata: Readonly<Record<string, unknown>>;
 }): { mocoOfferId: string | null; mocoDealId: string | null } | null {
   if (event.type !== 'moco.offer_updated' || event.metadata['status'] !== 'accepted') return null;
-  const id = (v: unknown) => (typeof v === 'string' && /^\d{1,18}$/.test(v) ? v : typeof v === 'number' ? String(v) : null);
-  return { mocoOfferId: id(event.metadata['entity_id']), mocoDealId: id(event.metadata['deal_id']) };
+  return { mocoOfferId: mocoIdOf(event.metadata['entity_id']), mocoDealId: mocoIdOf(event.metadata['deal_id']) };
+}
+
+/** A metadata value as a number (senders send amounts as numbers or numeric strings), else null. */
+function numberOf(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string' || value.trim() === '') return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function textOf(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+}
+
+/** A MOCO record id as the database stores it (a bigint), else null. */
+function mocoIdOf(value: unknown): string | null {
+  const text = typeof value === 'number' ? String(value) : value;
+  return typeof text === 'string' && /^\d{1,18}$/.test(text) ? text : null;
 }

@@ -16,6 +16,8 @@ export interface CloseDetails {
   lostReason?: string | null;
   /** When it closed, when a person says so ("Mark won"'s close date); else the moment of the close. */
   closedAt?: Date;
+  /** MOCO reported the close itself: nothing to send back to it. */
+  fromMoco?: boolean;
 }
 
 export interface StageMove {
@@ -128,7 +130,7 @@ async function recordClose(
   );
   await announceClose(tx, ctx, { dealId: deal.id, outcome, now: move.now });
   // Won deals become MOCO records, unless MOCO itself reported the win (nothing to send back).
-  if (outcome === 'won' && ctx.ruleset.moco !== undefined && move.cause !== 'moco') {
+  if (outcome === 'won' && ctx.ruleset.moco !== undefined && close.fromMoco !== true) {
     const sourceKey = `won:${deal.id}:${(close.closedAt ?? move.now).getTime()}`;
     await requestMocoSync(tx, ctx, { sourceKey, entity: 'deal', leadId: deal.lead_id, dealId: deal.id, now: move.now });
   }

@@ -35,8 +35,7 @@ export async function closeDealsFromEvents(
       }
       const signal = dealCloseOf(event);
       if (signal === null) continue;
-      const mocoId = signal.mocoDealId !== null && /^\d{1,18}$/.test(signal.mocoDealId) ? signal.mocoDealId : null;
-      const [deal] = await run(tx, selectDealToClose(leadId, mocoId));
+      const [deal] = await run(tx, selectDealToClose(leadId, signal.mocoDealId));
       if (deal === undefined || deal.status !== 'open') {
         ctx.log.info({ leadId, event: event.id, outcome: signal.outcome }, 'deal close event found no open deal');
         continue;
@@ -44,6 +43,7 @@ export async function closeDealsFromEvents(
       const close = {
         value: signal.value,
         currency: signal.currency,
+        fromMoco: signal.fromMoco,
         ...(signal.outcome === 'lost' ? { lostReason: signal.reason } : {}),
       };
       const result = await closeDeal(tx, ctx, { dealId: deal.id, outcome: signal.outcome, actor: signal.closedBy, now, close });
