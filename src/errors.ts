@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'invalid_state',
   'upstream_failed',
   'upstream_rate_limited',
+  // MOCO's circuit breaker is open: no call was made; the sync is retried after the pause.
+  'moco_paused',
   // MOCO refused Leadline's key (401/403): syncing stops until an admin fixes it.
   'moco_unauthorized',
   // MOCO refused a request as invalid (422 and other 4xx); the message is MOCO's, retrying will not help.

@@ -59,15 +59,22 @@ export async function announceOfferAccepted(tx: Queryable, ctx: AppContext, inpu
   await postToDeals(tx, ctx, { key: `deal:${row.id}:offer_accepted`, leadId: row.lead_id, message }, input.now);
 }
 
-/** A message in `slack.deals_channel` under its key, in the caller's transaction. */
-async function postToDeals(
+/**
+ * A message in `slack.deals_channel` under its key, in the caller's transaction (or straight on the
+ * pool), waking delivery when it commits.
+ *
+ * @example
+ * await postToDeals(tx, ctx, { key: 'deal:7:offer_accepted', leadId: 42, message }, now);
+ */
+export async function postToDeals(
   tx: Queryable,
   ctx: AppContext,
-  post: { key: string; leadId: number; message: SlackMessage },
+  post: { key: string; leadId: number; message: SlackMessage; kind?: string },
   now: Date,
 ): Promise<void> {
   const channel = ctx.ruleset.slack.deals_channel;
-  const entry = { key: post.key, kind: 'deal', leadId: post.leadId, method: 'chat.postMessage' as const, channel };
+  const kind = post.kind ?? 'deal';
+  const entry = { key: post.key, kind, leadId: post.leadId, method: 'chat.postMessage' as const, channel };
   await enqueueSlack(tx, { ...entry, payload: { ...post.message } }, now);
   await kickSlackDelivery(ctx.queue, { db: tx });
 }

@@ -7,8 +7,8 @@ import { closingStage, type DealOutcome } from '../../engine/deals.ts';
 import { LeadlineError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
 import { runAutomation } from '../processing/automation.ts';
-import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
-import { type CloseDetails, closeInPlace, moveStage } from './stage.ts';
+
+import { type CloseDetails, closeInPlace, dealView, moveStage } from './stage.ts';
 
 /**
  * Deals closing and opening again, for every path that is not itself an automation rule: the
@@ -48,7 +48,6 @@ export async function closeDeal(
   const detail = { dealId: deal.id, ...(input.close ?? {}) };
   await run(tx, insertAudit({ actor: input.actor, action: `deal.${input.outcome}`, leadId: deal.lead_id, detail, now: input.now }));
   await fireDealRules(tx, ctx, deal.lead_id, triggers, input.now);
-  await kickSlackDelivery(ctx.queue, { db: tx });
   return { closed: true, dealId: deal.id, outcome: input.outcome };
 }
 
@@ -77,13 +76,7 @@ export async function reopenDeal(
   if (reopened === undefined) return { reopened: false, why: 'The lead has another open deal in this pipeline.' };
   const detail = { dealId: deal.id, from: deal.status, stage };
   await run(tx, insertAudit({ actor: input.actor, action: 'deal.reopened', leadId: deal.lead_id, detail, now: input.now }));
-  const view = {
-    dealId: String(deal.id),
-    leadId: String(deal.lead_id),
-    pipelineId: deal.pipeline_id,
-    stageId: stage,
-    stageEnteredAt: input.now,
-  };
+  const view = dealView({ ...deal, stage_id: stage, stage_entered_at: input.now });
   await fireDealRules(tx, ctx, deal.lead_id, [{ ...dealTrigger('stage_entered', view), depth: 0 }], input.now);
   return { reopened: true, stage };
 }

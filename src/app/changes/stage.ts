@@ -136,7 +136,13 @@ async function recordClose(
   }
 }
 
-function dealView(deal: DealCloseRow) {
+/**
+ * A deal row as the engine's deal triggers name it.
+ *
+ * @example
+ * dealTrigger('stage_entered', dealView(deal))
+ */
+export function dealView(deal: Pick<DealCloseRow, 'id' | 'lead_id' | 'pipeline_id' | 'stage_id' | 'stage_entered_at'>) {
   return {
     dealId: String(deal.id),
     leadId: String(deal.lead_id),

@@ -16,7 +16,7 @@ const EXPORT_PARTS = 10;
  * @example
  * const data = await exportLead(pool, 42); // { lead: { id: 42, email: … }, events: [ … ], … }
  */
-export async function exportLead(db: Queryable, leadId: number): Promise<Record<string, unknown> | null> {
+async function exportLead(db: Queryable, leadId: number): Promise<Record<string, unknown> | null> {
   const [row] = await run(db, selectLeadExport(leadId));
   return row === undefined || row.data.lead === null ? null : row.data;
 }

@@ -109,7 +109,6 @@ async function routeDecided(
   // (keep) routes it too.
   if (kept !== null) await run(tx, markLeadsRouted([{ leadId, ownerMemberId: null }], now));
   if (dealId === null) return { dealId, ownerMemberId: null };
-  await fireDealRules(tx, ctx, leadId, routed.triggers, now);
   const changed = await changeOwner(tx, ctx, {
     leadId,
     to: { kind: 'routed', dealId, assignment: routed.dealId === null ? null : routed.assignment },
@@ -118,6 +117,8 @@ async function routeDecided(
     cause: 'conflict',
     now,
   });
+  // After the alert follows the routing pick, like Route to…: an owner a rule then gives sticks.
+  await fireDealRules(tx, ctx, leadId, routed.triggers, now);
   return { dealId, ownerMemberId: changed.ownerMemberId };
 }
 

@@ -1,6 +1,6 @@
 import { run } from '../../db/pool.ts';
 import { claimOutageAnnouncement, closeOutage, openOutage, recordOutageFailure, selectOutage } from '../../db/sql/moco-sync.ts';
-import { managers } from '../../engine/team.ts';
+import { isAdmin } from '../../engine/team.ts';
 import { LeadlineError } from '../../errors.ts';
 import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
@@ -20,7 +20,7 @@ const MAX_PAUSE_MS = 30 * 60_000;
  */
 
 /**
- * Throws `upstream_failed` while the breaker is open, without calling MOCO (the job retries later).
+ * Throws `moco_paused` while the breaker is open, without calling MOCO (the job retries later).
  *
  * @example
  * await assertMocoReachable(ctx, 'acme.mocoapp.com');
@@ -28,7 +28,7 @@ const MAX_PAUSE_MS = 30 * 60_000;
 export async function assertMocoReachable(ctx: AppContext, account: string): Promise<void> {
   const [outage] = await run(ctx.pool, selectOutage(account));
   if (outage?.retry_at != null && outage.retry_at > ctx.now()) {
-    throw new LeadlineError('upstream_failed', `MOCO is unreachable; syncs resume after ${outage.retry_at.toISOString()}`);
+    throw new LeadlineError('moco_paused', `MOCO is unreachable; syncs resume after ${outage.retry_at.toISOString()}`);
   }
 }
 
@@ -46,11 +46,9 @@ export async function recordMocoUnreachable(
   options: { keyRejected?: boolean } = {},
 ): Promise<void> {
   const now = ctx.now();
-  let [outage] = await run(ctx.pool, recordOutageFailure(account, now));
   // A rejected key will not fix itself: stop at once rather than after three tries.
-  while (options.keyRejected === true && outage !== undefined && outage.failures < FAILURES_TO_OPEN) {
-    [outage] = await run(ctx.pool, recordOutageFailure(account, now));
-  }
+  const floor = options.keyRejected === true ? FAILURES_TO_OPEN : 1;
+  const [outage] = await run(ctx.pool, recordOutageFailure(account, now, floor));
   if (outage === undefined || outage.failures < FAILURES_TO_OPEN) return;
   // Each probe after a pause that fails again doubles the next pause.
   const pause = Math.min(MAX_PAUSE_MS, FIRST_PAUSE_MS * 2 ** (outage.failures - FAILURES_TO_OPEN));
@@ -78,7 +76,7 @@ export async function recordMocoReachable(ctx: AppContext, account: string): Pro
 }
 
 async function tellAdmins(ctx: AppContext, key: string, text: string): Promise<void> {
-  const admins = managers(ctx.ruleset).filter((m) => m.role === 'admin');
+  const admins = ctx.ruleset.team.members.filter((m) => isAdmin(m));
   for (const admin of admins) {
     await enqueueSlack(
       ctx.pool,

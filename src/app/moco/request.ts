@@ -42,12 +42,8 @@ export async function retryMocoSync(ctx: AppContext, requestId: number): Promise
 }
 
 async function sendSyncJob(tx: Queryable, ctx: AppContext, requestId: number): Promise<void> {
-  // MOCO answers within seconds or is down; retries back off up to ten minutes.
-  await ctx.queue.send(
-    MOCO_SYNC_QUEUE,
-    { requestId },
-    { db: inTransaction(tx), retryLimit: 8, retryDelay: 30, retryBackoff: true },
-  );
+  // Retries and their backoff come from the queue's definition (jobs/moco-sync.ts).
+  await ctx.queue.send(MOCO_SYNC_QUEUE, { requestId }, { db: inTransaction(tx) });
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { MocoSubjectRow } from '../../db/sql/moco-sync.ts';
-import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
-import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
+import { postToDeals } from '../changes/deal-notices.ts';
 import { renderMocoSync } from '../../slack/render/deals.ts';
 import type { AppContext } from '../context.ts';
 import { personView } from '../queries/lead-card.ts';
@@ -33,11 +32,6 @@ export async function announceSync(
     outcome,
     webUrl,
   });
-  const key = `moco:${subject.request_id}`;
-  await enqueueSlack(
-    ctx.pool,
-    { key, kind: 'moco', leadId: subject.lead_id, method: 'chat.postMessage', channel: ctx.ruleset.slack.deals_channel, payload: { ...message } },
-    ctx.now(),
-  );
-  await kickSlackDelivery(ctx.queue);
+  const post = { key: `moco:${subject.request_id}`, kind: 'moco', leadId: subject.lead_id, message };
+  await postToDeals(ctx.pool, ctx, post, ctx.now());
 }

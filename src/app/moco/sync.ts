@@ -93,8 +93,8 @@ async function syncLocked(ctx: AppContext, connection: MocoConnection | null, su
   } catch (err) {
     if (!isLeadlineError(err) || !['moco_rejected', 'moco_unauthorized', 'config_invalid', 'invalid_state'].includes(err.code)) {
       await run(ctx.pool, finishMocoSync(fresh.request_id, 'pending', errorText(err), ctx.now()));
-      // A refusal by the breaker itself is not another failure to count.
-      if (isLeadlineError(err, 'upstream_failed') && !err.message.startsWith('MOCO is unreachable')) {
+      // A refusal by the breaker itself (moco_paused) is not another failure to count.
+      if (isLeadlineError(err, 'upstream_failed')) {
         await recordMocoUnreachable(ctx, account, err.message);
       }
       throw err;
@@ -227,7 +227,7 @@ function items(step: Step, title: string): MocoItem[] {
 }
 
 /** The MOCO deal's name, unique per Leadline deal: how a retried sync finds the deal it created. */
-export function mocoDealName(ruleset: Ruleset, step: Pick<MocoSubjectRow, 'company' | 'organization_name' | 'pipeline_id' | 'deal_id'>): string {
+function mocoDealName(ruleset: Ruleset, step: Pick<MocoSubjectRow, 'company' | 'organization_name' | 'pipeline_id' | 'deal_id'>): string {
   const who = step.company ?? step.organization_name ?? 'Lead';
   const pipeline = ruleset.pipelines.find((p) => p.id === step.pipeline_id)?.name ?? step.pipeline_id ?? 'Deal';
   return `${who} – ${pipeline} (Leadline #${step.deal_id})`;

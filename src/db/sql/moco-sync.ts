@@ -143,13 +143,16 @@ export function selectOutage(account: string): Sql<OutageRow> {
   return { text: 'SELECT failures, opened_at, retry_at, announced_at FROM moco_outages WHERE account = $1', values: [account] };
 }
 
-/** Counts a sync that failed because MOCO could not be reached; returns the outage as it is now. */
-export function recordOutageFailure(account: string, now: Date): Sql<OutageRow> {
+/**
+ * Counts a sync that failed because MOCO could not be reached, at least up to `floor` (a rejected
+ * key counts as enough failures at once); returns the outage as it is now.
+ */
+export function recordOutageFailure(account: string, now: Date, floor = 1): Sql<OutageRow> {
   return {
-    text: `INSERT INTO moco_outages AS o (account, failures, updated_at) VALUES ($1, 1, $2)
-      ON CONFLICT (account) DO UPDATE SET failures = o.failures + 1, updated_at = $2
+    text: `INSERT INTO moco_outages AS o (account, failures, updated_at) VALUES ($1, $3, $2)
+      ON CONFLICT (account) DO UPDATE SET failures = GREATEST(o.failures + 1, $3), updated_at = $2
       RETURNING failures, opened_at, retry_at, announced_at`,
-    values: [account, now],
+    values: [account, now, floor],
   };
 }
 
