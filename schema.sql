@@ -225,6 +225,18 @@ CREATE TABLE moco_outages (
   updated_at timestamp with time zone NOT NULL DEFAULT now()
 );
 
+CREATE TABLE moco_payments (
+  payment_id bigint NOT NULL,
+  invoice_id bigint NOT NULL,
+  amount numeric NOT NULL,
+  currency text,
+  paid_on date,
+  deleted boolean NOT NULL DEFAULT false,
+  reported_at timestamp with time zone NOT NULL,
+  received_at timestamp with time zone NOT NULL,
+  updated_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE moco_rate_slots (
   account text NOT NULL,
   slot integer NOT NULL,
@@ -420,6 +432,7 @@ ALTER TABLE leads ADD CONSTRAINT leads_pkey PRIMARY KEY (id);
 ALTER TABLE leads ADD CONSTRAINT leads_score_check CHECK (((score >= 0) AND (score <= 100)));
 ALTER TABLE leads ADD CONSTRAINT leads_status_check CHECK ((status = ANY (ARRAY['pool'::text, 'routed'::text, 'conflict'::text, 'archived'::text])));
 ALTER TABLE moco_outages ADD CONSTRAINT moco_outages_pkey PRIMARY KEY (account);
+ALTER TABLE moco_payments ADD CONSTRAINT moco_payments_pkey PRIMARY KEY (payment_id);
 ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_pkey PRIMARY KEY (account, slot);
 ALTER TABLE moco_rate_slots ADD CONSTRAINT moco_rate_slots_slot_check CHECK ((slot >= 1));
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_deal_id_fkey FOREIGN KEY (deal_id) REFERENCES deals(id) ON DELETE SET NULL;
@@ -498,6 +511,7 @@ CREATE INDEX leads_score_expires_at_idx ON public.leads USING btree (score_expir
 CREATE INDEX leads_signals_active_until_idx ON public.leads USING btree (signals_active_until) WHERE (signals_active_until IS NOT NULL);
 CREATE INDEX leads_status_idx ON public.leads USING btree (status);
 CREATE INDEX leads_unclaimed_score_idx ON public.leads USING btree (score DESC, id) WHERE ((claimed_at IS NULL) AND (disqualified_at IS NULL) AND (erased_at IS NULL) AND (status <> 'archived'::text));
+CREATE INDEX moco_payments_invoice_idx ON public.moco_payments USING btree (invoice_id);
 CREATE INDEX moco_sync_requests_open_idx ON public.moco_sync_requests USING btree (created_at) WHERE (state <> 'synced'::text);
 CREATE UNIQUE INDEX routing_conflicts_open_idx ON public.routing_conflicts USING btree (lead_id) WHERE (resolved_at IS NULL);
 CREATE INDEX routing_decisions_lead_idx ON public.routing_decisions USING btree (lead_id, created_at);

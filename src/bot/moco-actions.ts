@@ -11,7 +11,7 @@ import { targetOf } from './lead-modals.ts';
 const idValue = z.coerce.number().int().positive();
 
 /**
- * The MOCO buttons in the deals channel: Retry on a failed sync (admins queue it again, once
+ * The MOCO buttons on a deal's messages: Retry on a failed sync (admins queue it again, once
  * however often they click) and Create invoice under an offer (managers and admins, once per
  * deal); anyone else is told privately.
  *
@@ -26,7 +26,7 @@ export function registerMocoActions(app: App, ctx: AppContext): void {
   );
   onIdButton(app, ctx, MOCO_INVOICE_ACTION, 'managers', async (dealId) =>
     (await requestInvoice(ctx, dealId))
-      ? 'Creating the invoice in MOCO; the deals channel hears when it exists.'
+      ? 'Creating the invoice in MOCO; the deal’s thread hears when it exists.'
       : 'That deal no longer exists.',
   );
 }

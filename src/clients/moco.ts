@@ -65,6 +65,9 @@ const documentSchema = z.looseObject({
   currency: text,
   net_total: z.number().nullish(),
   gross_total: z.number().nullish(),
+  deal: ref.nullish(),
+  company: ref.nullish(),
+  customer_id: id.nullish(),
 });
 
 export type MocoSession = z.infer<typeof sessionSchema>;
@@ -169,7 +172,11 @@ export interface MocoClient {
   createDeal(input: NewMocoDeal): Promise<MocoDeal>;
   /** `PUT /deals/{id}`: sending the same change twice is harmless, so it is retried like a GET. */
   updateDeal(dealId: number, change: { status: MocoDealStatus; closed_on?: MocoDate }): Promise<MocoDeal>;
+  /** The deal's offers (`GET /offers?deal_id=`; checked here too, like `findDeals`). */
+  findOffers(query: { dealId: number }): Promise<MocoOffer[]>;
   createOffer(input: NewMocoOffer): Promise<MocoOffer>;
+  /** The customer's invoices (`GET /invoices?company_id=`; checked here too). */
+  findInvoices(query: { companyId: number }): Promise<MocoInvoice[]>;
   createInvoice(input: NewMocoInvoice): Promise<MocoInvoice>;
 }
 
@@ -235,7 +242,13 @@ export function createMocoClient(options: MocoClientOptions): MocoClient {
     },
     createDeal: (input) => http.request('POST', '/deals', dealSchema, { body: input }),
     updateDeal: (dealId, change) => http.request('PUT', `/deals/${dealId}`, dealSchema, { body: change }),
+    findOffers: async ({ dealId }) =>
+      (await http.list('/offers', documentSchema, { deal_id: String(dealId) })).filter((o) => (o.deal?.id ?? dealId) === dealId),
     createOffer: (input) => http.request('POST', '/offers', documentSchema, { body: input }),
+    findInvoices: async ({ companyId }) =>
+      (await http.list('/invoices', documentSchema, { company_id: String(companyId) })).filter(
+        (i) => (i.customer_id ?? i.company?.id ?? companyId) === companyId,
+      ),
     createInvoice: (input) => http.request('POST', '/invoices', documentSchema, { body: input }),
   };
 }

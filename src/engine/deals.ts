@@ -185,6 +185,43 @@ export function offerAcceptedOf(event: {
   return { mocoOfferId: mocoIdOf(event.metadata['entity_id']), mocoDealId: mocoIdOf(event.metadata['deal_id']) };
 }
 
+/** A payment MOCO reported for one of its invoices. */
+export interface MocoPaymentSignal {
+  paymentId: string;
+  invoiceId: string;
+  amount: number;
+  currency: string | null;
+  /** `YYYY-MM-DD`, as MOCO dates it. */
+  paidOn: string | null;
+  deleted: boolean;
+}
+
+/**
+ * The MOCO payment an event reports, or null. Payments name no person, so processing applies them
+ * to the deal holding the invoice instead of identifying a lead.
+ *
+ * @example
+ * paymentOf({ type: 'moco.invoice_payment_created', metadata: { entity_id: '9', invoice_id: '31', paid_total: 5000, currency: 'EUR' } })
+ * // { paymentId: '9', invoiceId: '31', amount: 5000, currency: 'EUR', paidOn: null, deleted: false }
+ */
+export function paymentOf(event: { type: string; metadata: Readonly<Record<string, unknown>> }): MocoPaymentSignal | null {
+  if (!event.type.startsWith('moco.invoice_payment_')) return null;
+  const m = event.metadata;
+  const paymentId = mocoIdOf(m['entity_id']);
+  const invoiceId = mocoIdOf(m['invoice_id']);
+  const amount = numberOf(m['paid_total']);
+  if (paymentId === null || invoiceId === null || amount === null) return null;
+  const paidOn = textOf(m['paid_on']);
+  return {
+    paymentId,
+    invoiceId,
+    amount,
+    currency: textOf(m['currency']),
+    paidOn: paidOn !== null && /^\d{4}-\d{2}-\d{2}$/.test(paidOn) ? paidOn : null,
+    deleted: event.type === 'moco.invoice_payment_deleted' || event.type === 'moco.invoice_payment_archived',
+  };
+}
+
 /** A metadata value as a number (senders send amounts as numbers or numeric strings), else null. */
 function numberOf(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;

@@ -51,8 +51,8 @@ describe('MOCO syncs in Slack', () => {
     expect(await answer('rep-invoice')).toBe('Only managers and admins can do that.');
     await click(USERS.lena, 'invoice-1');
     await click(USERS.lena, 'invoice-2');
-    expect(await answer('invoice-1')).toBe('Creating the invoice in MOCO; the deals channel hears when it exists.');
-    expect(await answer('invoice-2')).toBe('Creating the invoice in MOCO; the deals channel hears when it exists.');
+    expect(await answer('invoice-1')).toBe('Creating the invoice in MOCO; the deal’s thread hears when it exists.');
+    expect(await answer('invoice-2')).toBe('Creating the invoice in MOCO; the deal’s thread hears when it exists.');
     const requests = await h.db.pool.query(`SELECT entity, source_key FROM moco_sync_requests`);
     expect(requests.rows).toEqual([{ entity: 'invoice', source_key: `invoice:${rows[0]!.id}` }]);
   });

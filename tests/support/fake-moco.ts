@@ -330,8 +330,17 @@ function search(kind: FakeMocoKind, rows: Json[], query: Record<string, string>)
       (query['type'] === undefined || row['type'] === query['type']) &&
       (query['identifier'] === undefined || row['identifier'] === query['identifier']) &&
       (query['status'] === undefined || row['status'] === query['status']) &&
+      (query['deal_id'] === undefined || refId(row, 'deal') === Number(query['deal_id'])) &&
+      (query['company_id'] === undefined || refId(row, 'company') === Number(query['company_id'])) &&
       (term === undefined || term === '' || found(row)),
   );
+}
+
+// Offers link their deal and company as `{ id, name }`; invoices name the customer by `customer_id`.
+function refId(row: Json, field: 'deal' | 'company'): unknown {
+  const linked = row[field] as Json | null | undefined;
+  if (linked !== null && linked !== undefined) return linked['id'];
+  return field === 'company' ? row['customer_id'] : row['deal_id'];
 }
 
 function sendPage(url: URL, rows: unknown[], pagination: { pageSize: number; link: boolean }, send: Send): void {

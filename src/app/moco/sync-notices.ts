@@ -11,7 +11,7 @@ export type MocoSyncOutcome =
   | { status: 'failed'; error: string };
 
 /**
- * Tells the deals channel what a MOCO sync did: the records created, linked to MOCO, or MOCO's
+ * Tells the deal's thread (see `postToDeals`) what a MOCO sync did: the records created, linked to MOCO, or MOCO's
  * reason for refusing. One message per request, updated in place when a retry succeeds.
  *
  * @example

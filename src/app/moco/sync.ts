@@ -18,6 +18,7 @@ import { isLeadlineError, LeadlineError } from '../../errors.ts';
 import type { AppContext } from '../context.ts';
 import { displayName } from '../queries/lead-card.ts';
 import { assertMocoReachable, recordMocoReachable, recordMocoUnreachable } from './breaker.ts';
+import { settleInvoicePayments } from './payments.ts';
 import { announceSync, type MocoSyncOutcome } from './sync-notices.ts';
 
 export type { MocoSyncOutcome } from './sync-notices.ts';
@@ -209,14 +210,23 @@ async function ensureDocument(
   const address = [step.company ?? step.organization_name, displayName({ ...step, id: step.lead_id })].filter(Boolean).join('\n');
   const currency = step.currency ?? ctx.ruleset.deals.currency;
   const common = { recipient_address: address, date, due_date: due, title, tax: settings.tax, currency, items: items(step, title) };
+  // The title ends with the Leadline deal's number: how a sync that died after MOCO answered finds
+  // its record, even if the company was renamed meanwhile.
   if (kind === 'offer') {
-    const offer = await moco.createOffer({ ...common, deal_id: mocoDealId, ...(step.companyId ? { company_id: step.companyId } : {}) });
+    const existing = (await moco.findOffers({ dealId: mocoDealId })).find((o) => o.title.endsWith(marker(step.deal_id)));
+    const offer =
+      existing ??
+      (await moco.createOffer({ ...common, deal_id: mocoDealId, ...(step.companyId ? { company_id: step.companyId } : {}) }));
     await run(ctx.pool, storeMocoDealId(step.deal_id, 'moco_offer_id', offer.id));
     return { kind: 'offer', id: offer.id };
   }
+  const customer = step.companyId!;
   const fromOffer = step.moco_offer_id === null ? {} : { offer_id: step.moco_offer_id };
-  const invoice = await moco.createInvoice({ ...common, customer_id: step.companyId!, deal_id: mocoDealId, ...fromOffer });
+  const existing = (await moco.findInvoices({ companyId: customer })).find((i) => i.title.endsWith(marker(step.deal_id)));
+  const invoice = existing ?? (await moco.createInvoice({ ...common, customer_id: customer, deal_id: mocoDealId, ...fromOffer }));
   await run(ctx.pool, storeMocoDealId(step.deal_id, 'moco_invoice_id', invoice.id));
+  // A payment MOCO reported before this id was stored has waited for it.
+  await settleInvoicePayments(ctx.pool, ctx, [String(invoice.id)], ctx.now());
   return { kind: 'invoice', id: invoice.id };
 }
 
@@ -230,7 +240,11 @@ function items(step: Step, title: string): MocoItem[] {
 function mocoDealName(ruleset: Ruleset, step: Pick<MocoSubjectRow, 'company' | 'organization_name' | 'pipeline_id' | 'deal_id'>): string {
   const who = step.company ?? step.organization_name ?? 'Lead';
   const pipeline = ruleset.pipelines.find((p) => p.id === step.pipeline_id)?.name ?? step.pipeline_id ?? 'Deal';
-  return `${who} – ${pipeline} (Leadline #${step.deal_id})`;
+  return `${who} – ${pipeline} ${marker(step.deal_id)}`;
+}
+
+function marker(dealId: number | null): string {
+  return `(Leadline #${dealId})`;
 }
 
 function errorText(err: unknown): string {

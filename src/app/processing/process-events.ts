@@ -14,6 +14,8 @@ import { loadLeadStates, OutcomeWriter } from './lead-store.ts';
 import { PROCESS_EVENTS_QUEUE } from '../queues.ts';
 import { decideRoutes, openRoutes, type RoutingResult } from './routing.ts';
 import { closeDealsFromEvents } from './deal-events.ts';
+import { paymentOf } from '../../engine/deals.ts';
+import { recordMocoPayments } from '../moco/payments.ts';
 
 export interface ProcessSummary {
   events: number;
@@ -90,7 +92,10 @@ async function takeBatch(
 ): Promise<Batch> {
   const rows = await run(tx, lockUnprocessedEvents(eventIds));
   // The engine keys score rows by the intake row's uuid, the one id that is unique across sources.
-  const received: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
+  const stored: StoredEvent[] = rows.map((row) => ({ ...row.event, id: row.id }));
+  // MOCO's invoice payments name an invoice, not a person: they settle deals and identify no lead.
+  const received = stored.filter((event) => paymentOf(event) === null);
+  if (received.length < stored.length) await recordMocoPayments(tx, ctx, stored, now);
   if (received.length === 0) return { events: [], leadIds: [], byLead: new Map(), leadOf: new Map(), states: new Map(), created: 0 };
   const { leadOf, created } = await identifyLeads(tx, received);
   const byLead = new Map<number, StoredEvent[]>();

@@ -296,3 +296,17 @@ export function selectDetailsDeals(leadId: number, limit: number): Sql<DetailsDe
   };
 }
 
+
+/**
+ * Where the lead's latest alert message is in Slack (once Slack has answered with its ts): the
+ * thread a deal's outcomes are posted in.
+ */
+export function selectAlertThread(leadId: number): Sql<{ channel: string; ts: string }> {
+  return {
+    text: `SELECT COALESCE(o.posted_channel, o.channel) AS channel, o.ts
+      FROM lead_alerts a JOIN slack_outbox o ON o.key = a.outbox_key
+      WHERE a.lead_id = $1 AND o.ts IS NOT NULL AND COALESCE(o.posted_channel, o.channel) IS NOT NULL
+      ORDER BY a.created_at DESC, a.id DESC LIMIT 1`,
+    values: [leadId],
+  };
+}

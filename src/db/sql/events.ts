@@ -15,7 +15,8 @@ export function lockUnprocessedEvents(ids: readonly string[]): Sql<{ id: string;
   };
 }
 
-export function markEventsProcessed(rows: readonly { id: string; leadId: number }[], at: Date): Sql {
+/** Marks events applied, each with its lead (null for the few kinds that name no person). */
+export function markEventsProcessed(rows: readonly { id: string; leadId: number | null }[], at: Date): Sql {
   return {
     text: `UPDATE intake_events e SET processed_at = $3, lead_id = u.lead_id
       FROM unnest($1::uuid[], $2::bigint[]) AS u(id, lead_id)

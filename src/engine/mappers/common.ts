@@ -176,7 +176,10 @@ export function leadOf(
   return compact({ ...cleanProfile, email: normalizeEmail(email) ?? undefined, ids: keptIds });
 }
 
-/** Every event Leadline stores must point at someone: an email or at least one id. */
+/**
+ * Every event about a person must point at them: an email or at least one id. (MOCO's invoice
+ * payments are the one kind that names an invoice instead; see `paymentOf`.)
+ */
 export function hasIdentity(lead: LeadIdentity): boolean {
   return lead.email !== undefined || Object.keys(lead.ids).length > 0;
 }

@@ -60,10 +60,23 @@ type Entity = z.infer<typeof entitySchema>;
 
 const personSchema = z.object({ id: idSchema, name: looseText, firstname: looseText, lastname: looseText });
 
+// `Invoice::Payment`: a payment names its invoice, never a person.
+const paymentSchema = z.object({
+  id: idSchema,
+  date: looseText,
+  paid_total: z.number().refine(Number.isFinite, 'must be a finite number'),
+  currency: looseText,
+  invoice: z.object({ id: idSchema, identifier: looseText, title: looseText }),
+  updated_at: optionalTimestamp,
+  created_at: optionalTimestamp,
+});
+
 /**
  * Maps a MOCO webhook (the entity JSON; `X-Moco-Target` / `X-Moco-Event` headers say what
  * happened) to events. Contacts identify by MOCO contact id and work email; deals and offers by
  * the linked person. Companies, and entities with no person, yield no event and count as ignored.
+ * Invoice payments are the one kind of event that names no person: they carry the invoice's MOCO
+ * id, and processing applies them to the deal that holds that invoice (see `paymentOf`).
  *
  * @example
  * // headers: X-Moco-Target: Deal, X-Moco-Event: update
@@ -88,10 +101,11 @@ export function mapMoco(body: unknown, ctx: MapContext): MapResult {
   if (target === 'company') return ok([], 1);
   if (!isRecord(body))
     return fail([{ path: '(root)', message: 'expected the MOCO entity as a JSON object' }]);
+  const type = `moco.${target}_${PAST_TENSE.get(verb) ?? (verb.endsWith('e') ? `${verb}d` : `${verb}ed`)}`;
+  if (target === 'invoice_payment') return paymentEvent(body, type, ctx);
   const parsed = entitySchema.safeParse(body);
   if (!parsed.success) return fail(zodIssues(parsed.error));
   const entity = parsed.data;
-  const type = `moco.${target}_${PAST_TENSE.get(verb) ?? (verb.endsWith('e') ? `${verb}d` : `${verb}ed`)}`;
   const lead = target === 'contact' ? contactLead(entity) : personLead(body, entity);
   if (lead === null) return ok([], 1);
   const status = entity.status;
@@ -118,6 +132,33 @@ export function mapMoco(body: unknown, ctx: MapContext): MapResult {
       net_total: entity.net_total,
       gross_total: entity.gross_total,
       currency: entity.currency,
+    }),
+    utm: {},
+  };
+  return ok([event]);
+}
+
+function paymentEvent(body: Record<string, unknown>, type: string, ctx: MapContext): MapResult {
+  const parsed = paymentSchema.safeParse(body);
+  if (!parsed.success) return fail(zodIssues(parsed.error));
+  const payment = parsed.data;
+  const paidOn = payment.date !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(payment.date) ? payment.date : undefined;
+  const event: LeadlineEvent = {
+    id: null,
+    type,
+    source: ctx.source,
+    occurredAt:
+      headerTime(ctx.headers.get(TIMESTAMP_HEADER)) ??
+      isoFrom(payment.updated_at ?? payment.created_at) ??
+      ctx.receivedAt.toISOString(),
+    lead: { ids: {} },
+    metadata: metadata({
+      entity_id: payment.id,
+      invoice_id: payment.invoice.id,
+      invoice_identifier: payment.invoice.identifier,
+      paid_total: payment.paid_total,
+      currency: payment.currency,
+      paid_on: paidOn,
     }),
     utm: {},
   };

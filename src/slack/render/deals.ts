@@ -1,6 +1,7 @@
 /**
- * Deals that close: the message in the deals channel when a deal is won or lost, and the money
- * formatting the card, Home tab and digest share. Pure: every value a lead or a person typed goes
+ * Deals that close: the messages in a deal's thread (the alert's, else the deals channel) when it
+ * is won or lost, synced, accepted or paid, and the money formatting the card, Home tab and digest
+ * share. Pure: every value a lead or a person typed goes
  * through `plain`.
  */
 import type { types } from '@slack/bolt';
@@ -37,7 +38,7 @@ export function money(amount: number, currency: string): string {
 }
 
 /**
- * The deals channel's message for a won or lost deal.
+ * The message for a won or lost deal, in its thread.
  *
  * @example
  * renderDealClosed({ outcome: 'won', lead, pipelineName: 'B2B customers', value: 12000, currency: 'EUR', … })
@@ -104,7 +105,7 @@ export function renderWonModal(input: {
   metadata: string;
 }): types.ModalView {
   const blocks: types.KnownBlock[] = [
-    section(`Mark the deal of *${plain(input.leadName, 200)}* won. The team sees it in the deals channel.`),
+    section(`Mark the deal of *${plain(input.leadName, 200)}* won. The team sees it in the deal's thread.`),
     {
       type: 'input',
       block_id: WON_MODAL.amount.blockId,
@@ -194,7 +195,7 @@ export function renderLostModal(input: { leadName: string; metadata: string }): 
 }
 
 /**
- * What a MOCO sync did, for the deals channel: the records it created, each linked to MOCO when
+ * What a MOCO sync did, for the deal's thread: the records it created, each linked to MOCO when
  * the account's address is known, or MOCO's reason for refusing.
  *
  * @example
@@ -243,7 +244,7 @@ export function renderMocoSync(input: {
 }
 
 /**
- * The deals channel's note that a customer accepted the offer in MOCO.
+ * The deal thread's note that a customer accepted the offer in MOCO.
  *
  * @example
  * renderOfferAccepted({ lead, value: 12000, currency: 'EUR' }).text // '🤝 Ada Lovelace accepted the offer in MOCO (12,000 EUR).'
@@ -251,5 +252,30 @@ export function renderMocoSync(input: {
 export function renderOfferAccepted(input: { lead: LeadSummary; value: number | null; currency: string }): SlackMessage {
   const amount = input.value === null ? '' : ` (${money(input.value, input.currency)})`;
   const text = `🤝 ${plain(leadDisplayName(input.lead), 200)} accepted the offer in MOCO${amount}.`;
+  return { text, blocks: [section(text)] };
+}
+
+/**
+ * The deal thread's note that MOCO recorded a payment on the deal's invoice: the total paid so far
+ * against the deal's value (net, so a paid gross invoice shows more than the value).
+ *
+ * @example
+ * renderDealPaid({ lead, paid: 5000, value: 12000, currency: 'EUR', paidOn: '2026-12-01' }).text
+ * // '💶 Payment recorded in MOCO for Ada Lovelace: 5,000 EUR paid of 12,000 EUR (2026-12-01).'
+ */
+export function renderDealPaid(input: {
+  lead: LeadSummary;
+  paid: number;
+  value: number | null;
+  currency: string;
+  paidOn: string | null;
+}): SlackMessage {
+  const who = plain(leadDisplayName(input.lead), 200);
+  const of = input.value === null ? '' : ` of ${money(input.value, input.currency)}`;
+  const when = input.paidOn === null ? '' : ` (${plain(input.paidOn, 10)})`;
+  const text =
+    input.paid > 0
+      ? `💶 Payment recorded in MOCO for ${who}: ${money(input.paid, input.currency)} paid${of}${when}.`
+      : `💶 MOCO no longer records a payment for ${who}'s invoice.`;
   return { text, blocks: [section(text)] };
 }

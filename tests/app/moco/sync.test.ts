@@ -139,6 +139,28 @@ describe('syncing won deals to MOCO', () => {
     expect(counts()).toEqual({ companies: 1, people: 1, deals: 1, offers: 1 });
   });
 
+  it('finds the offer and the invoice it created when a sync died after MOCO answered', async () => {
+    const { dealId, requestIds } = await wonDeal();
+    const lose = <T>(create: (input: T) => Promise<unknown>) => async (input: T): Promise<never> => {
+      await create(input);
+      throw new Error('worker killed');
+    };
+    const dying: MocoClient = {
+      ...connection.client,
+      createOffer: lose(connection.client.createOffer),
+      createInvoice: lose(connection.client.createInvoice),
+    };
+    await expect(syncToMoco(ctx, { ...connection, client: dying }, requestIds[0]!)).rejects.toThrow('worker killed');
+    expect(await syncToMoco(ctx, connection, requestIds[0]!)).toMatchObject({ status: 'synced', offerId: fake.records('offers')[0]!['id'] });
+    const invoice = await query(
+      `INSERT INTO moco_sync_requests (source_key, entity, lead_id, deal_id) SELECT 'invoice:' || id, 'invoice', lead_id, id FROM deals WHERE id = $1 RETURNING id`,
+      [dealId],
+    );
+    await expect(syncToMoco(ctx, { ...connection, client: dying }, invoice[0].id)).rejects.toThrow('worker killed');
+    expect(await syncToMoco(ctx, connection, invoice[0].id)).toMatchObject({ status: 'synced', invoiceId: fake.records('invoices')[0]!['id'] });
+    expect({ ...counts(), invoices: fake.records('invoices').length }).toEqual({ companies: 1, people: 1, deals: 1, offers: 1, invoices: 1 });
+  });
+
   it('fails with what to configure when the owner has no MOCO user, without creating a deal', async () => {
     const { requestIds } = await wonDeal('ben');
     const outcome = await syncToMoco(ctx, connection, requestIds[0]!);

@@ -75,10 +75,17 @@ describe('moco', () => {
         gross_total: 15172.5,
       },
     });
-    const payment = { id: 4, person: { id: 12, name: 'Max Muster' } };
-    expect(events('moco', payment, moco('Invoice::Payment', 'create'))[0]?.type).toBe(
-      'moco.invoice_payment_created',
-    );
+  });
+
+  it('maps invoice payments by their invoice, naming no person', () => {
+    const payment = { id: 4, date: '2026-12-01', paid_total: 1500.5, currency: 'EUR', invoice: { id: 31, identifier: 'R2612-001', title: 'Pilot' }, description: 'Bank' };
+    expect(events('moco', payment, moco('Invoice::Payment', 'create'))[0]).toMatchObject({
+      type: 'moco.invoice_payment_created',
+      lead: { ids: {} },
+      metadata: { entity_id: '4', invoice_id: '31', invoice_identifier: 'R2612-001', paid_total: 1500.5, currency: 'EUR', paid_on: '2026-12-01' },
+    });
+    const noInvoice = mapPayload('moco', { id: 4, paid_total: 10 }, ctx(moco('Invoice::Payment', 'create')));
+    expect(noInvoice.ok ? null : noInvoice.issues.map((i) => i.path)).toEqual(['invoice']);
     expect(events('moco', mocoDeal(), moco('Deal', 'delete'))[0]?.type).toBe('moco.deal_deleted');
   });
 
