@@ -1,15 +1,8 @@
+import type { MocoPaymentSignal } from '../../engine/deals.ts';
 import type { Sql } from '../pool.ts';
 
-/** A payment as MOCO reported it, for `upsertMocoPayments`. */
-export interface MocoPaymentInput {
-  paymentId: string;
-  invoiceId: string;
-  amount: number;
-  currency: string | null;
-  paidOn: string | null;
-  deleted: boolean;
-  reportedAt: Date;
-}
+/** A payment as MOCO reported it, and when MOCO says it changed, for `upsertMocoPayments`. */
+export type MocoPaymentInput = MocoPaymentSignal & { reportedAt: Date };
 
 /**
  * Stores MOCO's payments, one row per payment: a report older than the stored one changes nothing

@@ -113,10 +113,7 @@ export function mapMoco(body: unknown, ctx: MapContext): MapResult {
     id: null,
     type,
     source: ctx.source,
-    occurredAt:
-      headerTime(ctx.headers.get(TIMESTAMP_HEADER)) ??
-      isoFrom(entity.updated_at ?? entity.created_at) ??
-      ctx.receivedAt.toISOString(),
+    occurredAt: occurredAt(ctx, entity),
     lead,
     metadata: metadata({
       entity_id: entity.id,
@@ -147,10 +144,7 @@ function paymentEvent(body: Record<string, unknown>, type: string, ctx: MapConte
     id: null,
     type,
     source: ctx.source,
-    occurredAt:
-      headerTime(ctx.headers.get(TIMESTAMP_HEADER)) ??
-      isoFrom(payment.updated_at ?? payment.created_at) ??
-      ctx.receivedAt.toISOString(),
+    occurredAt: occurredAt(ctx, payment),
     lead: { ids: {} },
     metadata: metadata({
       entity_id: payment.id,
@@ -197,6 +191,11 @@ function personLead(body: Record<string, unknown>, entity: Entity): LeadlineEven
     null,
     { moco_contact_id: person.id },
   );
+}
+
+/** When MOCO says it happened: its timestamp header, else the entity's own times, else arrival. */
+function occurredAt(ctx: MapContext, entity: { updated_at?: string | undefined; created_at?: string | undefined }): string {
+  return headerTime(ctx.headers.get(TIMESTAMP_HEADER)) ?? isoFrom(entity.updated_at ?? entity.created_at) ?? ctx.receivedAt.toISOString();
 }
 
 /** `X-Moco-Timestamp` (epoch ms) as ISO, or null when absent or not a plausible time. */
