@@ -37,6 +37,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Last resort, for what no handler caught. A rejected promise nobody awaited leaves no state
+  // half-changed (every change is a transaction), so Leadline keeps serving. An exception thrown
+  // outside any promise may have left a stream or a timer broken: stop cleanly and let the
+  // supervisor start a fresh process.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection; safe to continue, Leadline keeps serving');
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; not safe to continue, Leadline stops so its supervisor restarts it');
+    if (signalled) return;
+    signalled = true;
+    process.exitCode = 1;
+    if (runtime === null) process.exit(1);
+    void runtime.stop().finally(() => process.exit(1));
+  });
 
   runtime = await startRuntime({ config, ruleset, rulesetText: text, log });
   // Every module is loaded by now: write the compile cache (src/compile-cache.js) at once rather

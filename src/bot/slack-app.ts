@@ -13,7 +13,9 @@ import {
   SocketModeReceiver,
   webApi,
 } from '@slack/bolt';
+import type { ErrorCode as LeadlineErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { acknowledgeLeftovers, readSlackBody, slackBodyProblem } from './slack-guard.ts';
 
 /** The one path Slack posts to: slash commands, interactivity and the Events API alike. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -90,6 +92,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   // `client` argument anyway, and this keeps `app.client` usable for the same workspace.
   app.client = new webApi.WebClient(options.botToken, app.webClientOptions);
 
+  acknowledgeLeftovers(app, log, { response_type: 'ephemeral', text: COMMAND_FAILED_TEXT });
+
   // Logged once here, then rethrown so the receiver answers Slack (see answerFailedEvent).
   app.error(async ({ error, body }: { error: Error; body: unknown }) => {
     log.error({ err: error, slack: describeBody(body) }, 'Slack listener failed');
@@ -156,18 +160,49 @@ function httpRequestListener(receiver: HTTPReceiver, log: Logger): SlackApp['req
       res.writeHead(401).end();
       return;
     }
-    try {
-      receiver.requestListener(req, res);
-    } catch (err) {
-      // Bolt throws synchronously, before reading the body, for every path it does not own.
-      if (isDeferred(err)) {
-        next();
-        return;
-      }
-      log.error({ err, path: req.url }, 'Slack request dispatch failed');
-      if (!res.headersSent) res.writeHead(500).end();
+    if (req.method !== 'POST' || path !== SLACK_EVENTS_PATH) {
+      dispatch(receiver, req, res, next, log);
+      return;
     }
+    void guardedDispatch(receiver, req, res, log);
   };
+}
+
+// Reads and checks the body before Bolt sees it (see slack-guard.ts); Bolt reuses the buffer.
+async function guardedDispatch(receiver: HTTPReceiver, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  try {
+    const raw = await readSlackBody(req);
+    if (raw === null) {
+      res.writeHead(413).end();
+      return;
+    }
+    const problem = slackBodyProblem(raw, req.headers['content-type']);
+    if (problem !== null) {
+      log.warn({ problem }, 'Slack request body is not a Slack payload; refused');
+      const error: LeadlineErrorCode = 'invalid_payload';
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error, message: problem }));
+      return;
+    }
+    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
+    dispatch(receiver, req, res, () => res.writeHead(404).end(), log);
+  } catch (err) {
+    log.error({ err, path: req.url }, 'Slack request could not be read');
+    if (!res.headersSent) res.writeHead(400).end();
+  }
+}
+
+function dispatch(receiver: HTTPReceiver, req: IncomingMessage, res: ServerResponse, next: () => void, log: Logger): void {
+  try {
+    receiver.requestListener(req, res);
+  } catch (err) {
+    // Bolt throws synchronously, before reading the body, for every path it does not own.
+    if (isDeferred(err)) {
+      next();
+      return;
+    }
+    log.error({ err, path: req.url }, 'Slack request dispatch failed');
+    if (!res.headersSent) res.writeHead(500).end();
+  }
 }
 
 /**
