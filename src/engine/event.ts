@@ -69,11 +69,20 @@ export const eventTypeSchema = z
 const shortText = z.string().trim().max(500);
 const metadataValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
 
+// The years PostgreSQL and ISO-8601 share (mappers apply the same bound through `isoFrom`).
+function storableInstant(value: string): boolean {
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
+
 /** The generic native wire format (snake_case), used by `standard` and `url-token` senders. */
 export const nativeEventSchema = z.object({
   id: z.string().min(1).max(200).optional(),
   type: eventTypeSchema,
-  occurred_at: z.iso.datetime({ offset: true }).optional(),
+  occurred_at: z.iso
+    .datetime({ offset: true })
+    .refine((value) => storableInstant(value), 'must be a time between the years 1 and 9999')
+    .optional(),
   lead: z
     .object({
       email: z.email().max(320).optional(),

@@ -80,7 +80,11 @@ const sourceSchema = z
       .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be URL-safe: lowercase letters, digits, - and _'),
     scheme: z.enum(SOURCE_SCHEMES),
     format: z.enum(SOURCE_FORMATS).optional(),
-    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    secret: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .refine((secret) => secret.trim() !== '', 'must not be only spaces')
+      .optional(),
     secret_env: z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')

@@ -2,7 +2,7 @@ import type { PayloadFormat } from '../engine/mappers/index.ts';
 import type { Ruleset } from '../engine/ruleset.ts';
 import type { SignatureScheme } from './signatures.ts';
 
-/** A webhook source from the ruleset with its secret resolved (null when its env var is unset). */
+/** A webhook source from the ruleset with its secret resolved (null when its env var is unset or blank). */
 export interface WebhookSource {
   name: string;
   scheme: SignatureScheme;
@@ -19,7 +19,8 @@ export function resolveSources(ruleset: Ruleset, env: NodeJS.ProcessEnv): Map<st
   const sources = new Map<string, WebhookSource>();
   for (const source of ruleset.sources) {
     const fromEnv = source.secret_env === undefined ? undefined : env[source.secret_env];
-    const secret = source.secret ?? (fromEnv === undefined || fromEnv === '' ? null : fromEnv);
+    // An empty or blank variable is a secret nobody set, not a key anyone could sign with.
+    const secret = source.secret ?? (fromEnv === undefined || fromEnv.trim() === '' ? null : fromEnv);
     sources.set(source.name, {
       name: source.name,
       scheme: source.scheme,

@@ -83,6 +83,10 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
   );
   if (!verdict.ok) return c.json(errorBody(verdict.reason, 'the request signature did not verify'), 401);
 
+  // Deeper bodies than any sender's make `JSON.stringify` overflow the stack when the row is built.
+  if (nestsDeeperThan(rawBody, MAX_JSON_DEPTH)) {
+    return c.json(errorBody('invalid_payload', `JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted`), 400);
+  }
   let body: unknown;
   let text: string;
   try {
@@ -197,6 +201,33 @@ async function readWebBody(request: Request): Promise<Uint8Array | null> {
 function hasLoneSurrogate(text: string, body: unknown): boolean {
   if (!/\\u[dD][89a-fA-F]/.test(text)) return false;
   return /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]/.test(JSON.stringify(body));
+}
+
+/** Objects and arrays inside each other; real webhooks use fewer than ten. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether the JSON text nests objects and arrays deeper than `limit`, by one pass over the bytes
+ * (brackets inside strings do not count). Malformed text is left to `JSON.parse` to refuse.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i += 1) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c) i += 1; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) {
+      inString = true;
+    } else if (b === 0x7b || b === 0x5b) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (b === 0x7d || b === 0x5d) {
+      depth -= 1;
+    }
+  }
+  return false;
 }
 
 function describeIssues(issues: readonly { path: string; message: string }[]): string {

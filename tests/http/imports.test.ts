@@ -125,6 +125,33 @@ describe('POST /imports', () => {
     expect(await stored('with-errors')).toEqual({ rows: 3, jobs: 3 });
   });
 
+  it('refuses hostile rows by line and stores the rest: a NUL byte, a time out of range', async () => {
+    const file = [
+      'email,name,occurred_at,constructor,toString',
+      'ok1@lab.example,One,2026-11-20T09:00:00Z,x,y',
+      'nul@lab.example,Nul\u0000Byte,2026-11-20T09:00:00Z,,',
+      'old@lab.example,Old,0000-01-01T00:00:00Z,,',
+      'ok2@lab.example,Two,,z,',
+    ].join('\n');
+    const res = await post(file, { source: 'hostile' });
+    expect(res.status).toBe(202);
+    const answer = (await res.json()) as Answer;
+    expect(answer).toMatchObject({ rows: 4, accepted: 2, rejected: 2 });
+    expect(answer.errors.map((e) => [e.line, e.issues[0]?.path])).toEqual([
+      [3, 'name'],
+      [4, 'occurred_at'],
+    ]);
+    const { rows } = await t.db.pool.query(`SELECT event->'metadata' AS metadata FROM intake_events WHERE source = 'hostile' ORDER BY event->'lead'->>'email'`);
+    expect(rows.map((r) => JSON.stringify(r.metadata))).toEqual(['{"toString": "y", "constructor": "x"}', '{"constructor": "z"}'].map((j) => JSON.stringify(JSON.parse(j))));
+  });
+
+  it('refuses a __proto__ column with a 400 that names it', async () => {
+    const res = await post('email,__proto__\nok@lab.example,polluted', { source: 'proto' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ message: expect.stringContaining('"__proto__" is not a usable column name') });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('answers 401 for a missing or wrong token and stores nothing', async () => {
     for (const token of [null, 'wrong-token', `${TOKEN}x`, '']) {
       const res = await post(fairFile, { source: 'unauthorised', token });

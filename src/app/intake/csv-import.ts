@@ -226,6 +226,8 @@ function checkHeader(header: string[], summary: ImportSummary): (string | false)
       .replace(/^\uFEFF/, '')
       .trim();
     if (name === '') return false;
+    // The parser names each row's fields by header: this one would replace the row's prototype.
+    if (name === '__proto__') throw new CsvImportError('header: "__proto__" is not a usable column name', null, summary);
     const key = knownColumn(name) ?? `metadata:${name}`;
     if (seen.has(key)) throw new CsvImportError(`header: column "${cut(name)}" appears twice`, null, summary);
     if (name.length > 100)

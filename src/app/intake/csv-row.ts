@@ -46,10 +46,16 @@ export function rowToEvent(
   const metadata: Record<string, MetadataValue> = {};
   const top: Record<string, string> = {};
   const normalized: [string, string][] = [];
+  const refused: ErrorIssue[] = [];
   for (const [header, raw] of Object.entries(row)) {
     const value = typeof raw === 'string' ? raw.trim() : '';
     if (value === '') continue;
     const column = knownColumn(header);
+    // PostgreSQL cannot store NUL in text: this row is refused, the file goes on.
+    if (value.includes('\u0000')) {
+      refused.push({ path: column ?? header.trim(), message: 'NUL characters are not accepted in values' });
+      continue;
+    }
     if (column === null) {
       metadata[header.trim()] = value;
       normalized.push([`metadata.${header.trim()}`, value]);
@@ -62,6 +68,7 @@ export function rowToEvent(
     else if (column.startsWith('utm_')) utm[column.slice(4)] = clean;
     else top[column] = clean;
   }
+  if (refused.length > 0) return { ok: false, line: lineNumber, issues: refused };
   const type = top['type'] ?? DEFAULT_TYPE;
   if (top['type'] === undefined) normalized.push(['type', type]);
   const wire = {
@@ -104,7 +111,8 @@ export function knownColumn(header: string): string | null {
     .trim()
     .toLowerCase()
     .replace(/[\s-]+/g, '_');
-  const column = KNOWN_COLUMNS.has(canonical) ? canonical : (ALIASES[canonical] ?? null);
+  // Own aliases only: a header named `constructor` must not find Object's.
+  const column = KNOWN_COLUMNS.has(canonical) ? canonical : Object.hasOwn(ALIASES, canonical) ? ALIASES[canonical]! : null;
   // Headers come from uploads; bound the cache so a stream of odd files cannot grow it forever.
   if (columnCache.size >= 1_000) columnCache.clear();
   columnCache.set(header, column);

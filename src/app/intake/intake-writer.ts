@@ -13,7 +13,10 @@ import { inTransaction } from '../../db/job-queue.ts';
 import { LeadlineError } from '../../errors.ts';
 import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from '../queues.ts';
 
-function isDataError(err: unknown): boolean {
+// A value the database refuses (SQLSTATE class 22/23), or a row that could not even be built (a
+// value JSON.stringify cannot write): a fault of one request, not of the database.
+function isRequestFault(err: unknown): boolean {
+  if (err instanceof RangeError || err instanceof TypeError) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
@@ -144,9 +147,9 @@ export class IntakeWriter {
         offset += request.items.length;
       }
     } catch (err) {
-      // A value the database refuses (SQLSTATE class 22/23, e.g. a date out of range) must fail only
-      // the request that carried it, not every request that happened to share its commit.
-      if (batch.length > 1 && isDataError(err)) {
+      // What one request brought (a date out of range, a value that cannot be written) must fail
+      // only that request, not every request that happened to share its commit.
+      if (batch.length > 1 && isRequestFault(err)) {
         for (const request of batch) await this.#commit([request]);
         return;
       }

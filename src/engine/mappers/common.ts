@@ -104,12 +104,17 @@ export const idSchema = z.union([
   z.string().trim().min(1).max(MAX_SHORT_TEXT),
 ]);
 
-/** ISO-8601 (UTC) for a date-ish value, or null when it does not name a real instant. */
+/**
+ * ISO-8601 (UTC) for a date-ish value, or null when it does not name a real instant Leadline can
+ * store: years 1 to 9999 (PostgreSQL has no year 0, and ISO-8601 needs four digits).
+ */
 export function isoFrom(value: string | number | Date | undefined | null): string | null {
   if (value === undefined || value === null || value === '') return null;
   const date = value instanceof Date ? value : new Date(value);
   const time = date.getTime();
-  return Number.isFinite(time) ? date.toISOString() : null;
+  if (!Number.isFinite(time)) return null;
+  const year = date.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? date.toISOString() : null;
 }
 
 /**

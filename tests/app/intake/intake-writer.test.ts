@@ -112,4 +112,16 @@ describe('intake writer group commits', () => {
     expect(good.status).toBe('fulfilled');
     expect(refused.status).toBe('rejected');
   });
+
+  it('fails only the request whose row cannot even be written', async () => {
+    // A value JSON cannot express slipped past the edge: the commit it shares is retried without it.
+    const bad = { ...item('evt_unwritable'), payload: { amount: 10n } };
+    // One commit at a time, so the three requests share it.
+    const shared = new IntakeWriter(t.db.pool, t.boss, { maxInFlight: 1 });
+    const writes = [shared.write([item('evt_ok_0')]), shared.write([item('evt_ok_1')]), shared.write([bad]), shared.write([item('evt_ok_2')])];
+    const outcomes = await Promise.allSettled(writes);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const { rows } = await t.db.pool.query(`SELECT external_id FROM intake_events WHERE external_id LIKE 'evt_ok_%' ORDER BY 1`);
+    expect(rows).toEqual([{ external_id: 'evt_ok_0' }, { external_id: 'evt_ok_1' }, { external_id: 'evt_ok_2' }]);
+  });
 });
