@@ -3,6 +3,8 @@ import type { Logger } from '../log.ts';
 
 export type Boss = PgBoss;
 
+export const SUPERVISE_INTERVAL_SECONDS = 5;
+
 /**
  * Starts pg-boss on Leadline's database with LISTEN/NOTIFY wake-up, so a worker starts on a new
  * job within milliseconds instead of waiting for its next poll (polling stays on as a backstop).
@@ -18,6 +20,9 @@ export async function startBoss(
     application_name: 'leadline-jobs',
     useListenNotify: true,
     supervise: options.supervise ?? true,
+    // How soon a job whose worker died (its heartbeat stopped, see JOB_HEARTBEAT_SECONDS) is
+    // failed and retried: within heartbeat + this, not at the job's expiry.
+    superviseIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
     // Leadline schedules with node-cron and its own slot table; pg-boss's cron stays off.
     schedule: options.schedule ?? false,
     migrate: true,

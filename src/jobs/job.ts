@@ -20,9 +20,16 @@ export interface JobDefinition<P> {
   handler: (jobs: JobInput<P>[], ctx: AppContext) => Promise<void>;
 }
 
-/** Declares a job with its payload type inferred from the schema. */
+/**
+ * Every job sends a heartbeat (pg-boss refreshes it while the handler runs); a job whose worker
+ * died stops beating and is retried by the next supervise pass, within seconds instead of at
+ * its expiry. pg-boss's minimum.
+ */
+export const JOB_HEARTBEAT_SECONDS = 10;
+
+/** Declares a job with its payload type inferred from the schema, heartbeat included. */
 export function defineJob<P>(definition: JobDefinition<P>): JobDefinition<P> {
-  return definition;
+  return { ...definition, queue: { heartbeatSeconds: JOB_HEARTBEAT_SECONDS, ...definition.queue } };
 }
 
 /** What a scheduled job's payload carries: the cron slot that enqueued it (none when run by hand). */

@@ -45,11 +45,21 @@ export function leadlineJobs(
   return jobs;
 }
 
-/** Creates every queue (idempotent), so any role can enqueue before a worker ever ran. */
+/**
+ * Creates every queue, so any role can enqueue before a worker ever ran, and brings existing
+ * queues' retry and heartbeat settings up to this version's (idempotent).
+ */
 export async function createQueues(boss: Boss): Promise<void> {
-  const existing = new Set((await boss.getQueues()).map((queue) => queue.name));
+  const existing = new Map((await boss.getQueues()).map((queue) => [queue.name, queue]));
   for (const job of [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob, createSlackDeliveryJob(NO_SLACK), createClassifyTextJob(NO_CLASSIFIER), createMocoSyncJob(null)]) {
-    if (!existing.has(job.name)) await boss.createQueue(job.name, job.queue);
+    const queue = existing.get(job.name);
+    if (queue === undefined) {
+      await boss.createQueue(job.name, job.queue);
+    } else if (queue.heartbeatSeconds !== (job.queue.heartbeatSeconds ?? null)) {
+      // The policy a queue was created with cannot change; everything else can.
+      const { policy: _policy, partition: _partition, ...settings } = job.queue;
+      await boss.updateQueue(job.name, settings);
+    }
   }
 }
 

@@ -211,18 +211,19 @@ export function recordOutboxFailure(
   };
 }
 
-/** Records a 429: not a failed attempt, but rate-limited tries are capped too. */
-export function recordOutboxRateLimited(id: number, retryAt: Date, maxRateLimited: number, now: Date): Sql<{ state: string }> {
+/**
+ * Records a 429: not a failed attempt, and never a reason to give up — the message waits for
+ * `Retry-After` however long the limit lasts (the count is kept for the operator's eyes).
+ */
+export function recordOutboxRateLimited(id: number, retryAt: Date, now: Date): Sql {
   return {
     text: `UPDATE slack_outbox SET
         rate_limited = rate_limited + 1,
         last_error = 'rate_limited',
-        state = CASE WHEN rate_limited + 1 >= $3 THEN 'dead' ELSE 'pending' END,
         next_attempt_at = $2,
-        updated_at = $4
-      WHERE id = $1 AND state = 'pending'
-      RETURNING state, attempts`,
-    values: [id, retryAt, maxRateLimited, now],
+        updated_at = $3
+      WHERE id = $1 AND state = 'pending'`,
+    values: [id, retryAt, now],
   };
 }
 

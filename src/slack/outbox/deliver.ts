@@ -21,8 +21,6 @@ export interface DeliveryDeps {
   log: Logger;
   /** Failed sends (5xx, network, timeout) before a message is dead. Default 8. */
   maxAttempts?: number;
-  /** 429 answers before a message is dead. Default 30. */
-  maxRateLimited?: number;
   /** Rows claimed per round. Default 20. */
   batchSize?: number;
   /** How long a claimed row is held while its call is in flight; must exceed the client timeout. Default 60 s. */
@@ -56,7 +54,6 @@ type Settings = Required<Omit<DeliveryDeps, 'pool' | 'slack' | 'now' | 'log'>>;
 export async function deliverDue(deps: DeliveryDeps): Promise<DeliverySummary> {
   const settings: Settings = {
     maxAttempts: deps.maxAttempts ?? 8,
-    maxRateLimited: deps.maxRateLimited ?? 30,
     batchSize: deps.batchSize ?? 20,
     leaseMs: deps.leaseMs ?? 60_000,
     paceMs: deps.paceMs ?? 1_000,
@@ -228,15 +225,12 @@ async function deliverOne(
   }
   if (result.kind === 'rate_limited') {
     const retryAt = new Date(now.getTime() + result.retryAfterSeconds * 1_000);
-    const [state] = await withTransaction(deps.pool, async (tx) => {
+    await withTransaction(deps.pool, async (tx) => {
       if (paceKey !== null) await run(tx, pushPace(paceKey, retryAt));
-      return run(
-        tx,
-        recordOutboxRateLimited(row.id, retryAt, settings.maxRateLimited, now),
-      );
+      await run(tx, recordOutboxRateLimited(row.id, retryAt, now));
     });
-    deps.log.warn({ ...context, retryAfterSeconds: result.retryAfterSeconds }, 'slack rate limited');
-    return settle(deps.log, context, state?.state, 'rate_limited', row.rate_limited + 1);
+    deps.log.warn({ ...context, retryAfterSeconds: result.retryAfterSeconds, tries: row.rate_limited + 1 }, 'slack rate limited');
+    return 'retried';
   }
   const permanent = result.kind === 'slack_error';
   const attempts = row.attempts + 1;

@@ -301,12 +301,14 @@ describe('slack delivery', () => {
     });
   });
 
-  it('caps rate-limited tries too', async () => {
-    fake.failNext('chat.postMessage', 5, { status: 429, retryAfter: 1 });
+  it('never gives up on a message for being rate limited, however long the limit lasts', async () => {
+    // Sixty 429s in a row (a whole hour of Retry-After: 60), then Slack takes it: delivered once.
+    fake.failNext('chat.postMessage', 60, { status: 429, retryAfter: 60 });
     await enqueue(post('alert:lead:501', 'C1', 'limited'));
-    await drain({ maxRateLimited: 3 });
-    expect(fake.calls('chat.postMessage')).toHaveLength(3);
-    expect(await row('alert:lead:501')).toMatchObject({ state: 'dead', rate_limited: 3, attempts: 0 });
+    await drain();
+    expect(fake.succeeded('chat.postMessage')).toHaveLength(1);
+    expect(fake.calls('chat.postMessage')).toHaveLength(61);
+    expect(await row('alert:lead:501')).toMatchObject({ state: 'sent', attempts: 0 });
   });
 
   it('two dispatchers on two pools deliver each message once', async () => {
