@@ -265,6 +265,15 @@ CREATE TABLE organizations (
   moco_company_id bigint
 );
 
+CREATE TABLE parked_events (
+  event_id uuid NOT NULL,
+  error text NOT NULL,
+  ruleset_version text NOT NULL,
+  attempts integer NOT NULL DEFAULT 1,
+  parked_at timestamp with time zone NOT NULL,
+  retried_at timestamp with time zone
+);
+
 CREATE TABLE routing_conflicts (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
   lead_id bigint NOT NULL,
@@ -443,6 +452,8 @@ ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_source_key_key 
 ALTER TABLE moco_sync_requests ADD CONSTRAINT moco_sync_requests_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'synced'::text, 'failed'::text])));
 ALTER TABLE organizations ADD CONSTRAINT organizations_domain_key UNIQUE (domain);
 ALTER TABLE organizations ADD CONSTRAINT organizations_pkey PRIMARY KEY (id);
+ALTER TABLE parked_events ADD CONSTRAINT parked_events_event_id_fkey FOREIGN KEY (event_id) REFERENCES intake_events(id) ON DELETE CASCADE;
+ALTER TABLE parked_events ADD CONSTRAINT parked_events_pkey PRIMARY KEY (event_id);
 ALTER TABLE routing_conflicts ADD CONSTRAINT routing_conflicts_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
 ALTER TABLE routing_conflicts ADD CONSTRAINT routing_conflicts_pkey PRIMARY KEY (id);
 ALTER TABLE routing_decisions ADD CONSTRAINT routing_decisions_kind_check CHECK ((kind = ANY (ARRAY['route'::text, 'conflict'::text, 'pool'::text, 'keep'::text])));
@@ -513,6 +524,7 @@ CREATE INDEX leads_status_idx ON public.leads USING btree (status);
 CREATE INDEX leads_unclaimed_score_idx ON public.leads USING btree (score DESC, id) WHERE ((claimed_at IS NULL) AND (disqualified_at IS NULL) AND (erased_at IS NULL) AND (status <> 'archived'::text));
 CREATE INDEX moco_payments_invoice_idx ON public.moco_payments USING btree (invoice_id);
 CREATE INDEX moco_sync_requests_open_idx ON public.moco_sync_requests USING btree (created_at) WHERE (state <> 'synced'::text);
+CREATE INDEX parked_events_open_idx ON public.parked_events USING btree (parked_at) WHERE (retried_at IS NULL);
 CREATE UNIQUE INDEX routing_conflicts_open_idx ON public.routing_conflicts USING btree (lead_id) WHERE (resolved_at IS NULL);
 CREATE INDEX routing_decisions_lead_idx ON public.routing_decisions USING btree (lead_id, created_at);
 CREATE INDEX score_rows_lead_idx ON public.score_rows USING btree (lead_id, rule_id);

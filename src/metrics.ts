@@ -10,6 +10,7 @@ export interface Metrics {
   intakeSeconds: Histogram<'source'>;
   eventsProcessed: Counter;
   leadsCreated: Counter;
+  eventsParked: Counter;
   leadChanges: Counter<'kind'>;
   jobSeconds: Histogram<'job'>;
 }
@@ -40,6 +41,11 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     leadsCreated: new Counter({
       name: 'leadline_leads_created_total',
       help: 'Leads created',
+      registers: [registry],
+    }),
+    eventsParked: new Counter({
+      name: 'leadline_events_parked_total',
+      help: 'Events set aside because their processing failed on its own',
       registers: [registry],
     }),
     leadChanges: new Counter({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AppContext } from '../app/context.ts';
-import { processEvents } from '../app/processing/process-events.ts';
+import { processIsolatingPoison } from '../app/processing/poison.ts';
 import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from '../app/queues.ts';
 import { defineJob } from './job.ts';
 
@@ -12,7 +12,7 @@ async function processEventJobs(
   ctx: AppContext,
   deferBusyLeads: boolean,
 ): Promise<void> {
-  const summary = await processEvents(
+  const summary = await processIsolatingPoison(
     jobs.map((job) => job.data.eventId),
     ctx,
     { deferBusyLeads },
