@@ -360,7 +360,8 @@ CREATE TABLE slack_outbox (
   version integer NOT NULL DEFAULT 1,
   sent_at timestamp with time zone,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
-  updated_at timestamp with time zone NOT NULL DEFAULT now()
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  post_attempted_at timestamp with time zone
 );
 
 CREATE TABLE tasks (

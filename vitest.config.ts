@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // The fault suite has its own command (npm run test:faults) and config.
+    exclude: ['tests/faults/**', '**/node_modules/**'],
     // One embedded PostgreSQL per run; each test file clones the migrated template database.
     globalSetup: ['tests/support/global-setup.ts'],
     testTimeout: 60_000,

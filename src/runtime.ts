@@ -79,6 +79,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const started: Started = { config, log, url, pool, boss, ctx, cleanups };
     if (config.role !== 'web') await startWorkerRole(started, options.schedules !== false);
     const serverUrl = config.role === 'worker' ? null : await startWebRole(started, metrics, options.env ?? process.env);
+    if (config.role === 'worker') log.info({ role: config.role, ruleset: ruleset.version }, 'Leadline workers are running');
 
     let stopping: Promise<void> | null = null;
     const embedded = embeddedHolder.current;

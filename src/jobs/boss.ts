@@ -23,6 +23,8 @@ export async function startBoss(
     // How soon a job whose worker died (its heartbeat stopped, see JOB_HEARTBEAT_SECONDS) is
     // failed and retried: within heartbeat + this, not at the job's expiry.
     superviseIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
+    // The monitor pass is the one that fails jobs with a lost heartbeat (and expired ones).
+    monitorIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
     // Leadline schedules with node-cron and its own slot table; pg-boss's cron stays off.
     schedule: options.schedule ?? false,
     migrate: true,

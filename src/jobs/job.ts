@@ -27,9 +27,18 @@ export interface JobDefinition<P> {
  */
 export const JOB_HEARTBEAT_SECONDS = 10;
 
-/** Declares a job with its payload type inferred from the schema, heartbeat included. */
+/**
+ * Declares a job with its payload type inferred from the schema, heartbeat included. NOTIFY wakes
+ * workers for new jobs only: a retry or a deferred start comes due without one, so the poll that
+ * finds it keeps the job's own interval (pg-boss would stretch it to 30 s while NOTIFY is on).
+ */
 export function defineJob<P>(definition: JobDefinition<P>): JobDefinition<P> {
-  return { ...definition, queue: { heartbeatSeconds: JOB_HEARTBEAT_SECONDS, ...definition.queue } };
+  const poll = definition.work.pollingIntervalSeconds;
+  return {
+    ...definition,
+    queue: { heartbeatSeconds: JOB_HEARTBEAT_SECONDS, ...definition.queue },
+    work: { ...(poll === undefined ? {} : { notifyPollingIntervalSeconds: poll }), ...definition.work },
+  };
 }
 
 /** What a scheduled job's payload carries: the cron slot that enqueued it (none when run by hand). */

@@ -96,6 +96,10 @@ describe('manifest.yml', () => {
   it('asks for exactly the scopes Leadline needs', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(
       [
+        // conversations.history: finding a post whose delivery was interrupted (outbox/reconcile.ts).
+        'channels:history',
+        'groups:history',
+        'im:history',
         'channels:read',
         'chat:write',
         'chat:write.public',

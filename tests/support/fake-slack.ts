@@ -28,6 +28,8 @@ export interface FakeMessage {
   ts: string;
   text: unknown;
   blocks: unknown;
+  /** Message metadata, as `conversations.history` returns it with `include_all_metadata`. */
+  metadata?: unknown;
   updates: number;
 }
 
@@ -86,10 +88,10 @@ export async function startFakeSlack(
   let users = new Map<string, Json>();
   let responseUses = new Map<string, number>();
 
+  // Like Slack's: the (injected) clock's epoch seconds, then a part that keeps every ts unique.
   const nextTs = () => {
     tsCounter += 1;
-    const micros = tsCounter * 100;
-    return `${1_700_000_000 + Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+    return `${Math.floor(clock().getTime() / 1_000)}.${String(tsCounter % 1_000_000).padStart(6, '0')}`;
   };
 
   const takeFailure = (method: string): FakeFailure | undefined => {
@@ -170,6 +172,7 @@ export async function startFakeSlack(
           ts,
           text: body['text'],
           blocks: body['blocks'],
+          ...(body['metadata'] === undefined ? {} : { metadata: body['metadata'] }),
           updates: 0,
         });
         return [200, { ok: true, channel: target, ts, message: { type: 'message', text: body['text'], ts } }];
@@ -224,6 +227,21 @@ export async function startFakeSlack(
             bot_id: 'B0LEADBOT',
           },
         ];
+      case 'conversations.history': {
+        const channel = str(body['channel']) ?? '';
+        const oldest = Number(str(body['oldest']) ?? body['oldest'] ?? 0);
+        const all = body['include_all_metadata'] === true || body['include_all_metadata'] === 'true';
+        const found = [...messages.values()]
+          .filter((m) => m.channel === channel && Number(m.ts) >= oldest)
+          .sort((a, b) => Number(b.ts) - Number(a.ts))
+          .map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(all && m.metadata !== undefined ? { metadata: m.metadata } : {}) }));
+        return [200, { ok: true, messages: found, has_more: false }];
+      }
+      case 'conversations.list': {
+        // The fake keeps a posted channel name as its id: `#hot-leads` is listed with id `#hot-leads`.
+        const named = [...new Set([...messages.values()].map((m) => m.channel).filter((c) => c.startsWith('#')))];
+        return [200, { ok: true, channels: named.map((id) => ({ id, name: id.slice(1) })), response_metadata: { next_cursor: '' } }];
+      }
       case 'conversations.open': {
         const user = (str(body['users']) ?? '').split(',')[0] ?? '';
         if (user === '') return [200, { ok: false, error: 'user_not_found' }];

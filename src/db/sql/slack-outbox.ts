@@ -32,6 +32,8 @@ export interface OutboxRow {
   version: number;
   attempts: number;
   rate_limited: number;
+  /** Set while a post's outcome is unknown (see migration 0015). */
+  post_attempted_at: Date | null;
 }
 
 /** A dead delivery as admins see it. */
@@ -108,7 +110,8 @@ export function selectOutboxByKey(key: string): Sql<{ id: number; version: numbe
 /** Due rows in id order; rows another dispatcher holds are skipped. */
 export function claimDueOutbox(now: Date, limit: number): Sql<OutboxRow> {
   return {
-    text: `SELECT id, key, kind, method, channel, posted_channel, response_url, payload, ts, version, attempts, rate_limited
+    text: `SELECT id, key, kind, method, channel, posted_channel, response_url, payload, ts, version, attempts, rate_limited,
+        post_attempted_at
       FROM slack_outbox
       WHERE state = 'pending' AND next_attempt_at <= $1
       ORDER BY id
@@ -202,6 +205,8 @@ export function recordOutboxFailure(
     text: `UPDATE slack_outbox SET
         attempts = attempts + 1,
         last_error = $3,
+        -- Slack's own error answer says nothing was posted; a timeout or 5xx leaves it open.
+        post_attempted_at = CASE WHEN $4 THEN NULL ELSE post_attempted_at END,
         state = CASE WHEN ($4 AND version = $2) OR attempts + 1 >= $5 THEN 'dead' ELSE 'pending' END,
         next_attempt_at = $6,
         updated_at = $7
@@ -220,10 +225,19 @@ export function recordOutboxRateLimited(id: number, retryAt: Date, now: Date): S
     text: `UPDATE slack_outbox SET
         rate_limited = rate_limited + 1,
         last_error = 'rate_limited',
+        post_attempted_at = NULL,
         next_attempt_at = $2,
         updated_at = $3
       WHERE id = $1 AND state = 'pending'`,
     values: [id, retryAt, now],
+  };
+}
+
+/** Records that these posts are about to be sent, before the call, so a crash leaves a trace. */
+export function markPostsAttempted(ids: readonly number[], now: Date): Sql {
+  return {
+    text: `UPDATE slack_outbox SET post_attempted_at = $2 WHERE id = ANY($1::bigint[]) AND method = 'chat.postMessage'`,
+    values: [ids, now],
   };
 }
 

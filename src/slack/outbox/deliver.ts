@@ -1,3 +1,4 @@
+import { findEarlierPost, withOutboxMetadata } from './reconcile.ts';
 import type { SlackApi, SlackResult } from '../../clients/slack-api.ts';
 import { type Pool, type Queryable, run, withTransaction } from '../../db/pool.ts';
 import {
@@ -5,6 +6,7 @@ import {
   type OutboxRow,
   pushPace,
   recordOutboxFailure,
+  markPostsAttempted,
   recordOutboxRateLimited,
   recordOutboxSuccess,
   rescheduleOutbox,
@@ -139,6 +141,8 @@ async function claimRound(
   }
   for (const send of sends) hold(send.row, t + settings.leaseMs);
   await run(tx, rescheduleOutbox(ids, ats));
+  const posts = sends.filter((send) => send.row.method === 'chat.postMessage').map((send) => send.row.id);
+  if (posts.length > 0) await run(tx, markPostsAttempted(posts, now));
   return { claimed: rows.length, sends };
 }
 
@@ -178,6 +182,7 @@ async function call(slack: SlackApi, row: OutboxRow): Promise<SlackResult> {
   const payload = row.payload;
   switch (row.method) {
     case 'chat.postMessage':
+      return slack.call(row.method, { ...withOutboxMetadata(payload, row.key), channel: row.channel });
     case 'chat.postEphemeral':
       return slack.call(row.method, { ...payload, channel: row.channel });
     case 'chat.update': {
@@ -203,7 +208,13 @@ async function deliverOne(
 ): Promise<'sent' | 'retried' | 'dead'> {
   let result: SlackResult;
   try {
-    result = await call(deps.slack, row);
+    // An earlier try may have posted before its process died: record that post, do not repeat it.
+    const earlier =
+      row.method === 'chat.postMessage' && row.post_attempted_at !== null
+        ? await findEarlierPost(deps.slack, row, row.post_attempted_at)
+        : null;
+    if (earlier !== null) deps.log.info({ key: row.key, ts: earlier.ts }, 'found the post an interrupted delivery made; not posting again');
+    result = earlier === null ? await call(deps.slack, row) : { ok: true, data: { ts: earlier.ts, channel: earlier.channel } };
   } catch (err) {
     // The client never throws; an injected one might. Treat it like a network failure.
     result = { ok: false, kind: 'network', error: err instanceof Error ? err.message : String(err) };
