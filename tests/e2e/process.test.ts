@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,8 @@ describe('the Leadline process', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'leadline-process-'));
+    // Run as root, embedded PostgreSQL is the `postgres` user, who must be able to enter it.
+    await chmod(dir, 0o711);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -1,0 +1,28 @@
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+
+const asRoot = process.getuid?.() === 0;
+
+// As root the embedded server runs as the `postgres` user. A data directory behind a directory
+// that user cannot enter gets a message naming it; Leadline changes no permission outside its own
+// data directory.
+describe.runIf(asRoot)('embedded PostgreSQL started as root', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'leadline-root-'));
+  });
+  afterAll(() => rm(base, { recursive: true, force: true }));
+
+  it('names the directory the postgres user cannot enter, and leaves its mode alone', async () => {
+    const privateDir = path.join(base, 'home');
+    await mkdir(privateDir, { mode: 0o700 });
+    const dataDir = path.join(privateDir, 'leadline', '.data', 'pg');
+    await expect(startEmbeddedPostgres({ dataDir, ephemeral: true })).rejects.toThrow(
+      `cannot enter ${privateDir} (mode 700)`,
+    );
+    expect((await stat(privateDir)).mode & 0o777).toBe(0o700);
+  });
+});
