@@ -42,6 +42,8 @@ export interface FakeSlack {
   failNext(method: string, n: number, failure: FakeFailure): void;
   /** While down, every call answers 503. */
   setDown(down: boolean): void;
+  /** Every call of `method` (`*` for any) fails this way until the fake's clock reaches `until`. */
+  failUntil(method: string, until: Date, failure: FakeFailure): void;
   setClock(clock: () => Date): void;
   /** Runs while a call is in flight, before it is answered (e.g. to change the outbox meanwhile). */
   onCall(hook: ((call: FakeCall) => Promise<void> | void) | null): void;
@@ -94,7 +96,11 @@ export async function startFakeSlack(
     return `${Math.floor(clock().getTime() / 1_000)}.${String(tsCounter % 1_000_000).padStart(6, '0')}`;
   };
 
+  const windows: { method: string; until: number; failure: FakeFailure }[] = [];
   const takeFailure = (method: string): FakeFailure | undefined => {
+    const now = clock().getTime();
+    const window = windows.find((w) => (w.method === method || w.method === '*') && now < w.until);
+    if (window !== undefined) return window.failure;
     const index = failures.findIndex((f) => f.method === method || f.method === '*');
     if (index === -1) return undefined;
     return failures.splice(index, 1)[0]?.failure;
@@ -274,6 +280,9 @@ export async function startFakeSlack(
     setDown: (value) => {
       down = value;
     },
+    failUntil: (method, until, failure) => {
+      windows.push({ method, until: until.getTime(), failure });
+    },
     setClock: (value) => {
       clock = value;
     },
@@ -300,6 +309,7 @@ export async function startFakeSlack(
       failures = [];
       violations = [];
       messages = new Map();
+      windows.length = 0;
       users = new Map();
       responseUses = new Map();
       down = false;

@@ -21,7 +21,7 @@ export interface DeliveryDeps {
   slack: SlackApi;
   now: () => Date;
   log: Logger;
-  /** Failed sends (5xx, network, timeout) before a message is dead. Default 8. */
+  /** Failed sends (5xx, network, timeout) before a message is dead. Default 30: with the backoff capped at 5 minutes, about two hours of an unreachable Slack. */
   maxAttempts?: number;
   /** Rows claimed per round. Default 20. */
   batchSize?: number;
@@ -55,7 +55,7 @@ type Settings = Required<Omit<DeliveryDeps, 'pool' | 'slack' | 'now' | 'log'>>;
  */
 export async function deliverDue(deps: DeliveryDeps): Promise<DeliverySummary> {
   const settings: Settings = {
-    maxAttempts: deps.maxAttempts ?? 8,
+    maxAttempts: deps.maxAttempts ?? 30,
     batchSize: deps.batchSize ?? 20,
     leaseMs: deps.leaseMs ?? 60_000,
     paceMs: deps.paceMs ?? 1_000,

@@ -87,6 +87,10 @@ export interface LoadResult {
   sent: number;
   failed: number;
   statuses: Map<number, number>;
+  /** 503 answers that said when to come back (`Retry-After`). */
+  retryAfter: number;
+  /** The slowest answer, in ms. */
+  slowestMs: number;
   seconds: number;
 }
 
@@ -105,7 +109,7 @@ export async function sendLoad(options: {
   onTick?: (sent: number) => void;
 }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
-  const result: LoadResult = { acknowledged: new Set(), sent: 0, failed: 0, statuses: new Map(), seconds: 0 };
+  const result: LoadResult = { acknowledged: new Set(), sent: 0, failed: 0, statuses: new Map(), retryAfter: 0, slowestMs: 0, seconds: 0 };
   const started = performance.now();
   const inFlight = new Set<Promise<void>>();
   let request = 0;
@@ -117,8 +121,11 @@ export async function sendLoad(options: {
     const urls = options.urls();
     const url = urls[request % urls.length]!;
     request += 1;
+    const sentAt = performance.now();
     const sending = post(url, events, `msg-${n}`, agent).then(
-      (status) => {
+      ({ status, retryAfter }) => {
+        result.slowestMs = Math.max(result.slowestMs, performance.now() - sentAt);
+        if (status === 503 && retryAfter) result.retryAfter += 1;
         result.statuses.set(status, (result.statuses.get(status) ?? 0) + 1);
         if (status === 202 || status === 200) for (const e of events) result.acknowledged.add(String(e['id']));
       },
@@ -138,14 +145,14 @@ export async function sendLoad(options: {
   return result;
 }
 
-async function post(baseUrl: string, events: unknown[], id: string, agent: Agent): Promise<number> {
+async function post(baseUrl: string, events: unknown[], id: string, agent: Agent): Promise<{ status: number; retryAfter: boolean }> {
   const body = JSON.stringify({ events });
   const headers = signStandard({ secret: WEBSITE_SECRET, id, timestamp: Math.floor(Date.now() / 1000), body });
   const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const req = request(`${baseUrl}/webhooks/website`, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers }, timeout: 15_000 }, (res) => {
       res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] !== undefined }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
