@@ -2,9 +2,8 @@
 // the data directory, which must not be running under `npm start` at the same time), migrated, and
 // its job queue.
 import path from 'node:path';
-import pg from 'pg';
 import type { Config } from '../src/config.ts';
-import { databaseUrl, type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { type EmbeddedPostgresHandle, ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool, type Pool } from '../src/db/pool.ts';
 import { type Boss, startBoss } from '../src/jobs/boss.ts';
@@ -42,16 +41,4 @@ export async function openToolDatabase(config: Config, log: Logger, name: string
     await close();
     throw err;
   }
-}
-
-async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount === 0) await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  return databaseUrl(serverUrl, name);
 }
