@@ -114,6 +114,19 @@ CREATE TABLE intake_events (
   processed_at timestamp with time zone
 );
 
+CREATE TABLE invalid_deliveries (
+  id bigint NOT NULL DEFAULT nextval('invalid_deliveries_id_seq'::regclass),
+  source text NOT NULL,
+  delivery_key text NOT NULL,
+  received_at timestamp with time zone NOT NULL,
+  content_type text,
+  body bytea NOT NULL,
+  reason text NOT NULL,
+  detail text NOT NULL,
+  attempts integer NOT NULL DEFAULT 1,
+  retried_at timestamp with time zone
+);
+
 CREATE TABLE job_slots (
   job text NOT NULL,
   slot text NOT NULL,
@@ -417,6 +430,8 @@ ALTER TABLE deals ADD CONSTRAINT deals_pkey PRIMARY KEY (id);
 ALTER TABLE deals ADD CONSTRAINT deals_status_check CHECK ((status = ANY (ARRAY['open'::text, 'won'::text, 'lost'::text])));
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_pkey PRIMARY KEY (id);
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_source_external_id_key UNIQUE (source, external_id);
+ALTER TABLE invalid_deliveries ADD CONSTRAINT invalid_deliveries_pkey PRIMARY KEY (id);
+ALTER TABLE invalid_deliveries ADD CONSTRAINT invalid_deliveries_source_delivery_key_key UNIQUE (source, delivery_key);
 ALTER TABLE job_slots ADD CONSTRAINT job_slots_pkey PRIMARY KEY (job, slot);
 ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
 ALTER TABLE lead_alerts ADD CONSTRAINT lead_alerts_outbox_key_key UNIQUE (outbox_key);
@@ -505,6 +520,7 @@ CREATE INDEX deals_owner_open_idx ON public.deals USING btree (owner_member_id) 
 CREATE INDEX deals_stage_entered_idx ON public.deals USING btree (stage_entered_at) WHERE (status = 'open'::text);
 CREATE INDEX intake_events_lead_idx ON public.intake_events USING btree (lead_id, occurred_at DESC) WHERE (lead_id IS NOT NULL);
 CREATE INDEX intake_events_unprocessed_idx ON public.intake_events USING btree (received_at) WHERE (processed_at IS NULL);
+CREATE INDEX invalid_deliveries_open_idx ON public.invalid_deliveries USING btree (received_at) WHERE (retried_at IS NULL);
 CREATE UNIQUE INDEX lead_alerts_one_live_idx ON public.lead_alerts USING btree (lead_id) WHERE (state = ANY (ARRAY['open'::text, 'snoozed'::text]));
 CREATE INDEX lead_alerts_sla_idx ON public.lead_alerts USING btree (sla_next_at) WHERE (state = ANY (ARRAY['open'::text, 'snoozed'::text]));
 CREATE INDEX lead_changes_lead_idx ON public.lead_changes USING btree (lead_id, created_at);

@@ -5,7 +5,7 @@
  */
 import type { Pool } from '../src/db/pool.ts';
 import { mapPayload } from '../src/engine/mappers/index.ts';
-import { toIntakeItems } from '../src/http/webhooks.ts';
+import { toIntakeItems } from '../src/app/intake/read-delivery.ts';
 import type { Boss } from '../src/jobs/boss.ts';
 import { type IntakeItem, IntakeWriter } from '../src/app/intake/intake-writer.ts';
 import { wireEvent } from './dataset.ts';

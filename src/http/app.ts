@@ -7,6 +7,7 @@ import type { IntakeWriter } from '../app/intake/intake-writer.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { errorBody } from './errors.ts';
+import { FloodLimit } from './flood-limit.ts';
 import { mountHealth } from './health.ts';
 import { mountImports } from './imports.ts';
 import type { WebhookSource } from './sources.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   now: () => Date;
   /** True once shutdown began: readiness turns 503 so load balancers stop sending traffic. */
   isShuttingDown: () => boolean;
+  /** Sources' flood limits; by default one on `now`. */
+  floodLimit?: FloodLimit;
 }
 
 /**
@@ -66,7 +69,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.header('Content-Type', deps.metrics.registry.contentType);
     return c.body(await deps.metrics.registry.metrics());
   });
-  mountWebhooks(app, deps);
+  mountWebhooks(app, { ...deps, floodLimit: deps.floodLimit ?? new FloodLimit(() => deps.now().getTime()) });
   mountImports(app, deps);
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

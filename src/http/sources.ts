@@ -9,6 +9,9 @@ export interface WebhookSource {
   format: PayloadFormat;
   secret: string | null;
   secretEnv: string | null;
+  /** Deliveries per second and the burst above it, per web process; null: no limit. */
+  rateLimit: { perSecond: number; burst: number } | null;
+  onInvalid: 'refuse' | 'park';
 }
 
 /**
@@ -27,6 +30,11 @@ export function resolveSources(ruleset: Ruleset, env: NodeJS.ProcessEnv): Map<st
       format: source.format,
       secret,
       secretEnv: source.secret_env ?? null,
+      rateLimit:
+        source.rate_limit === undefined
+          ? null
+          : { perSecond: source.rate_limit.per_second, burst: source.rate_limit.burst ?? Math.max(1, Math.ceil(source.rate_limit.per_second * 2)) },
+      onInvalid: source.on_invalid,
     });
   }
   return sources;

@@ -1,23 +1,23 @@
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Context, Hono } from 'hono';
-import type { LeadlineEvent } from '../engine/event.ts';
-import { mapPayload } from '../engine/mappers/index.ts';
-import type { IntakeItem, IntakeWriter } from '../app/intake/intake-writer.ts';
+import { type ParkedDelivery, parkDelivery } from '../app/intake/invalid-deliveries.ts';
+import { type IntakeWriter, isRequestFault } from '../app/intake/intake-writer.ts';
+import { readDelivery } from '../app/intake/read-delivery.ts';
+import type { Pool } from '../db/pool.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './env.ts';
 import { errorBody } from './errors.ts';
+import type { FloodLimit } from './flood-limit.ts';
 import { verifySignature } from './signatures.ts';
 import type { WebhookSource } from './sources.ts';
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
-// One decoder for every request: without `stream` a decode keeps no state between calls.
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 export interface WebhookDeps {
   sources: Map<string, WebhookSource>;
   intake: IntakeWriter;
+  pool: Pool;
+  floodLimit: FloodLimit;
   metrics: Metrics;
   now: () => Date;
 }
@@ -33,7 +33,9 @@ export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
     let outcome = 'unavailable';
     try {
       const res = await receive(c, deps);
-      outcome = res.status === 202 ? 'accepted' : res.status === 200 ? 'duplicate' : 'rejected';
+      outcome = res.headers.has(PARKED_HEADER)
+        ? 'parked'
+        : res.status === 202 ? 'accepted' : res.status === 200 ? 'duplicate' : res.status === 429 ? 'rate_limited' : 'rejected';
       return res;
     } finally {
       // Label only known sources, so a scan of random paths cannot grow the label set.
@@ -83,51 +85,49 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
   );
   if (!verdict.ok) return c.json(errorBody(verdict.reason, 'the request signature did not verify'), 401);
 
-  // Deeper bodies than any sender's make `JSON.stringify` overflow the stack when the row is built.
-  if (nestsDeeperThan(rawBody, MAX_JSON_DEPTH)) {
-    return c.json(errorBody('invalid_payload', `JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted`), 400);
+  if (source.rateLimit !== null) {
+    // Counted after the signature: forgeries cannot spend a sender's allowance.
+    const verdictOfLimit = deps.floodLimit.take(source.name, source.rateLimit);
+    if (!verdictOfLimit.ok) {
+      c.header('Retry-After', String(verdictOfLimit.retryAfterSeconds));
+      return c.json(errorBody('rate_limited', `source ${source.name} allows ${source.rateLimit.perSecond} deliveries a second`), 429);
+    }
   }
-  let body: unknown;
-  let text: string;
+  const read = readDelivery(source, rawBody, { receivedAt, headers, deliveryId: verdict.deliveryId });
+  const park = (reason: string, detail: string) =>
+    parkInvalid(c, deps, { source: source.name, deliveryId: verdict.deliveryId, receivedAt, contentType: headers.get('content-type'), body: rawBody, reason, detail });
+  if (!read.ok) {
+    if (source.onInvalid === 'park') return park(read.code, read.message);
+    return c.json(errorBody(read.code, read.message, read.issues), 400);
+  }
+  let outcomes;
   try {
-    text = UTF8.decode(rawBody);
-    body = JSON.parse(text);
+    outcomes = await deps.intake.write(read.items);
   } catch (err) {
-    return c.json(errorBody('invalid_json', err instanceof Error ? err.message : 'body is not JSON'), 400);
+    // A value only the database noticed (one that slipped past the checks above) is this request's
+    // fault; a sender that switches off after a 4xx gets it parked rather than refused.
+    if (source.onInvalid !== 'park' || !isRequestFault(err)) throw err;
+    return park('invalid_payload', err instanceof Error ? err.message : String(err));
   }
-  // PostgreSQL cannot store NUL in text or jsonb: refuse it here with a 400 rather than fail the
-  // commit this request would share with others.
-  if (text.includes('\\u0000')) {
-    return c.json(errorBody('invalid_payload', 'NUL characters (\\u0000) are not accepted in values'), 400);
-  }
-  // Nor half a surrogate pair (jsonb refuses `\ud800` alone; text columns would store U+FFFD).
-  if (hasLoneSurrogate(text, body)) {
-    return c.json(
-      errorBody('invalid_payload', 'unpaired UTF-16 surrogate escapes (\\ud800–\\udfff) are not accepted in values'),
-      400,
-    );
-  }
-  const mapped = mapPayload(source.format, body, {
-    source: source.name,
-    receivedAt,
-    headers,
-  });
-  if (!mapped.ok) {
-    return c.json(errorBody('invalid_payload', describeIssues(mapped.issues), mapped.issues), 400);
-  }
-  // Ignored entries shift positions in the body, so slices would pair events with the wrong raw entry.
-  const rawBodyForSlices = mapped.ignored > 0 ? null : body;
-  const items = toIntakeItems(source, mapped.events, rawBodyForSlices, rawBody, verdict.deliveryId, receivedAt);
-  const outcomes = await deps.intake.write(items);
   const accepted = outcomes.filter((o) => !o.duplicate).length;
   const result = {
     accepted,
     duplicates: outcomes.length - accepted,
-    ignored: mapped.ignored,
+    ignored: read.ignored,
     ids: outcomes.map((o) => o.id),
   };
   return c.json(result, accepted > 0 || outcomes.length === 0 ? 202 : 200);
 }
+
+// Answered 202 so the sender keeps the integration on; the answer still says it was not read.
+async function parkInvalid(c: Context<AppEnv>, deps: WebhookDeps, delivery: ParkedDelivery): Promise<Response> {
+  const id = await parkDelivery(deps.pool, delivery);
+  c.header(PARKED_HEADER, delivery.reason);
+  return c.json({ accepted: 0, parked: id, reason: delivery.reason, detail: delivery.detail }, 202);
+}
+
+/** Set on a 202 for a delivery that was stored for inspection instead of read. */
+export const PARKED_HEADER = 'leadline-parked';
 
 /**
  * The raw body, or null past `MAX_WEBHOOK_BYTES` (read no further). Under Node it is read straight
@@ -193,91 +193,3 @@ async function readWebBody(request: Request): Promise<Uint8Array | null> {
   return Buffer.concat(chunks, size);
 }
 
-/**
- * True when a string in `body` holds a lone surrogate. Only a `\u` escape can carry one (the UTF-8
- * decode refuses encoded surrogates), and JSON.stringify writes lone surrogates, and only them, as
- * `\udXXX` escapes, so its output answers exactly; the raw text is a cheap filter first.
- */
-function hasLoneSurrogate(text: string, body: unknown): boolean {
-  if (!/\\u[dD][89a-fA-F]/.test(text)) return false;
-  return /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F]/.test(JSON.stringify(body));
-}
-
-/** Objects and arrays inside each other; real webhooks use fewer than ten. */
-export const MAX_JSON_DEPTH = 64;
-
-/**
- * Whether the JSON text nests objects and arrays deeper than `limit`, by one pass over the bytes
- * (brackets inside strings do not count). Malformed text is left to `JSON.parse` to refuse.
- */
-export function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i += 1) {
-    const b = bytes[i]!;
-    if (inString) {
-      if (b === 0x5c) i += 1; // backslash: skip the escaped byte
-      else if (b === 0x22) inString = false;
-    } else if (b === 0x22) {
-      inString = true;
-    } else if (b === 0x7b || b === 0x5b) {
-      depth += 1;
-      if (depth > limit) return true;
-    } else if (b === 0x7d || b === 0x5d) {
-      depth -= 1;
-    }
-  }
-  return false;
-}
-
-function describeIssues(issues: readonly { path: string; message: string }[]): string {
-  const shown = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`);
-  return issues.length > 5 ? `${shown.join('; ')}; and ${issues.length - 5} more` : shown.join('; ');
-}
-
-/**
- * Gives each event its idempotency key: the sender's own event id, else the delivery id (with the
- * event's position for batches), else a fingerprint of the body so an identical re-send is still
- * recognised.
- */
-export function toIntakeItems(
-  source: Pick<WebhookSource, 'name' | 'scheme'>,
-  events: readonly LeadlineEvent[],
-  body: unknown,
-  rawBody: Uint8Array,
-  deliveryId: string | null,
-  receivedAt: Date,
-): IntakeItem[] {
-  const base = deliveryId ?? `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
-  return events.map((event, index) => {
-    const externalId = event.id ?? (events.length === 1 ? base : `${base}#${index}`);
-    return {
-      source: source.name,
-      scheme: source.scheme,
-      externalId,
-      receivedAt,
-      // Without a usable raw body (see above) the event itself is the stored payload.
-      payload: body === null ? event : payloadSlice(body, index, events.length),
-      event: { ...event, id: externalId },
-      eventType: event.type,
-      occurredAt: event.occurredAt,
-    };
-  });
-}
-
-// The raw part of the body an event came from, so one event of a 1,000-event batch does not store
-// the other 999. A `secret` echoed in the body (Lemlist) is never stored.
-function payloadSlice(body: unknown, index: number, count: number): unknown {
-  let slice: unknown = body;
-  if (Array.isArray(body)) slice = count === 1 && body.length !== 1 ? body : body[index];
-  else if (count > 1 && isRecord(body) && Array.isArray(body['events'])) slice = body['events'][index];
-  if (isRecord(slice) && 'secret' in slice) {
-    const { secret: _secret, ...rest } = slice;
-    return rest;
-  }
-  return slice ?? null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

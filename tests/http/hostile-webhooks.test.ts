@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../src/http/webhooks.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../src/app/intake/read-delivery.ts';
 import { resolveSources } from '../../src/http/sources.ts';
 import { createTestApp, TEST_SECRETS, type TestApp } from '../support/app.ts';
 import { testRuleset } from '../support/engine-fixtures.ts';

@@ -21,33 +21,17 @@ export const TEST_SECRETS = {
 
 /** One source per signing scheme, with known secrets. */
 export function testSources(): Map<string, WebhookSource> {
+  const open = { rateLimit: null, onInvalid: 'refuse' } as const;
   const list: WebhookSource[] = [
-    { name: 'website', scheme: 'standard', format: 'native', secret: TEST_SECRETS.website, secretEnv: null },
-    {
-      name: 'hubspot',
-      scheme: 'hubspot-v3',
-      format: 'hubspot',
-      secret: TEST_SECRETS.hubspot,
-      secretEnv: null,
-    },
-    {
-      name: 'calendly',
-      scheme: 'calendly',
-      format: 'calendly',
-      secret: TEST_SECRETS.calendly,
-      secretEnv: null,
-    },
-    {
-      name: 'typeform',
-      scheme: 'typeform',
-      format: 'typeform',
-      secret: TEST_SECRETS.typeform,
-      secretEnv: null,
-    },
-    { name: 'lemlist', scheme: 'lemlist', format: 'lemlist', secret: TEST_SECRETS.lemlist, secretEnv: null },
-    { name: 'moco', scheme: 'moco', format: 'moco', secret: TEST_SECRETS.moco, secretEnv: null },
-    { name: 'rb2b', scheme: 'url-token', format: 'native', secret: TEST_SECRETS.rb2b, secretEnv: null },
-    { name: 'unconfigured', scheme: 'standard', format: 'native', secret: null, secretEnv: 'NOT_SET' },
+    { name: 'website', scheme: 'standard', format: 'native', secret: TEST_SECRETS.website, secretEnv: null, ...open },
+    { name: 'hubspot', scheme: 'hubspot-v3', format: 'hubspot', secret: TEST_SECRETS.hubspot, secretEnv: null, ...open },
+    { name: 'calendly', scheme: 'calendly', format: 'calendly', secret: TEST_SECRETS.calendly, secretEnv: null, ...open },
+    { name: 'typeform', scheme: 'typeform', format: 'typeform', secret: TEST_SECRETS.typeform, secretEnv: null, ...open },
+    { name: 'lemlist', scheme: 'lemlist', format: 'lemlist', secret: TEST_SECRETS.lemlist, secretEnv: null, ...open },
+    { name: 'moco', scheme: 'moco', format: 'moco', secret: TEST_SECRETS.moco, secretEnv: null, ...open },
+    // RB2B switches an integration off after one 4xx: what it sends and Leadline cannot read is parked.
+    { name: 'rb2b', scheme: 'url-token', format: 'native', secret: TEST_SECRETS.rb2b, secretEnv: null, rateLimit: null, onInvalid: 'park' },
+    { name: 'unconfigured', scheme: 'standard', format: 'native', secret: null, secretEnv: 'NOT_SET', ...open },
   ];
   return new Map(list.map((source) => [source.name, source]));
 }
@@ -65,7 +49,7 @@ export interface TestApp {
 
 /** The HTTP app on a fresh database with a real job queue and no workers. */
 export async function createTestApp(
-  options: { now?: () => Date; intake?: IntakeWriterOptions } = {},
+  options: { now?: () => Date; intake?: IntakeWriterOptions; sources?: Map<string, WebhookSource> } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase();
   const log = createLogger('silent');
@@ -76,7 +60,7 @@ export async function createTestApp(
     pool: db.pool,
     probeQueue: () => boss.getDb().executeSql('SELECT 1'),
     intake,
-    sources: testSources(),
+    sources: options.sources ?? testSources(),
     log,
     metrics: createMetrics({ defaults: false }),
     importToken: 'test-import-token-0123456789',

@@ -15,7 +15,7 @@ import { PROCESS_EVENTS_QUEUE, PROCESS_URGENT_EVENTS_QUEUE } from '../queues.ts'
 
 // A value the database refuses (SQLSTATE class 22/23), or a row that could not even be built (a
 // value JSON.stringify cannot write): a fault of one request, not of the database.
-function isRequestFault(err: unknown): boolean {
+export function isRequestFault(err: unknown): boolean {
   if (err instanceof RangeError || err instanceof TypeError) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
