@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_SECRETS, type TestApp } from '../support/app.ts';
 import { signCalendly, signHubspotV3, signMoco, signStandard } from '../support/signers.ts';
@@ -7,12 +6,10 @@ import { report } from './support/report.ts';
 const BASE = 'http://leadline.test';
 const now = () => Math.floor(Date.now() / 1000);
 let sequence = 0;
-const RUNS = 100_000;
 
 /**
- * What an attacker or a broken sender can send, in bulk: forged deliveries (all refused, the one
- * valid accepted) and tens of thousands of fuzzed bodies, signed and not (only 2xx/4xx, nothing
- * half-stored).
+ * What an attacker can forge: deliveries signed wrongly in every way the schemes allow, all
+ * refused, and the one valid delivery accepted once. (Fuzzed bodies: fuzz.test.ts.)
  */
 describe('hostile input at the webhook edge', () => {
   let t: TestApp;
@@ -69,54 +66,5 @@ describe('hostile input at the webhook edge', () => {
     });
     expect(accepted.map((a) => `${a.name}: ${a.status}`)).toEqual([]);
     expect([first.status, again.status]).toEqual([202, 200]);
-  });
-
-  it('answers 100,000 fuzzed bodies with a 2xx or 4xx and stores nothing half', async () => {
-    const started = performance.now();
-    let signed = 0;
-    let server = 0;
-    const statuses = new Map<number, number>();
-    const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    const hostileString = fc.oneof(fc.string({ maxLength: 50 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.constantFrom('\u0000', '\ud800', '__proto__', 'x'.repeat(5_000)));
-    const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 6 }), fc.constant({ __proto__: { polluted: 1 } }), hostileString);
-    const body = fc.oneof(
-      anyJson.map((v) => JSON.stringify(v) ?? 'null'),
-      fc.record({ type: fc.constantFrom('form.submitted', 'page.viewed'), lead: fc.oneof(fc.record({ email: fc.oneof(fc.emailAddress(), hostileString) }), anyJson), occurred_at: fc.oneof(fc.date().map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())), hostileString), metadata: anyJson }, { requiredKeys: ['type'] }).map((v) => JSON.stringify(v)),
-      fc.nat({ max: 60_000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
-      fc.string({ maxLength: 200 }).map((s) => `{"events":[${s}`),
-    );
-    await fc.assert(
-      fc.asyncProperty(body, fc.boolean(), fc.constantFrom('website', 'moco', 'hubspot'), async (text, sign, source) => {
-        let headers: Record<string, string> = {};
-        if (sign) {
-          signed += 1;
-          sequence += 1;
-          if (source === 'website') headers = signStandard({ secret: TEST_SECRETS.website, id: `fuzz-${sequence}`, timestamp: now(), body: text });
-          else if (source === 'moco') headers = { ...signMoco({ secret: TEST_SECRETS.moco, body: text }), 'x-moco-target': 'Deal', 'x-moco-event': 'update' };
-          else headers = signHubspotV3({ secret: TEST_SECRETS.hubspot, url: `${BASE}/webhooks/hubspot`, body: text, timestampMs: Date.now() });
-        }
-        const res = await send(`/webhooks/${source}`, text, headers);
-        await res.arrayBuffer();
-        count(res.status);
-        if (res.status >= 500) server += 1;
-        expect(res.status, text.slice(0, 200)).toBeLessThan(500);
-      }),
-      { seed: 20261203, numRuns: RUNS },
-    );
-    // Nothing stored without its processing job, nothing the engine cannot read.
-    const { rows } = await t.db.pool.query(
-      `SELECT count(*)::int AS rows, count(*) FILTER (WHERE j.id IS NULL)::int AS without_job
-       FROM intake_events e LEFT JOIN pgboss.job j ON j.id = e.id`,
-    );
-    report('fuzzed webhook bodies', {
-      bodies: RUNS,
-      'correctly signed': signed,
-      'answers by status': JSON.stringify(Object.fromEntries(statuses)),
-      '5xx answers': server,
-      'rows stored / without their job': `${rows[0].rows} / ${rows[0].without_job}`,
-      seconds: ((performance.now() - started) / 1_000).toFixed(1),
-    });
-    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    expect(rows[0].without_job).toBe(0);
   });
 });
