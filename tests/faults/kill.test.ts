@@ -2,15 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/app/context.ts';
-import { processEvents } from '../../src/app/processing/process-events.ts';
-import { run } from '../../src/db/pool.ts';
-import { insertIntakeRows } from '../../src/db/sql/intake.ts';
-import { loadRulesetFile } from '../../src/ruleset-file.ts';
 import { createTestDatabase, type TestDatabase, waitFor } from '../support/db.ts';
-import { jobContext } from '../support/engine-fixtures.ts';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.ts';
 import { type LeadlineProcess, sendLoad, startProcess, WEBSITE_SECRET } from './support/cluster.ts';
+import { compareWithCleanRun } from './support/clean-run.ts';
 import { report } from './support/report.ts';
 
 const LEADS = 400;
@@ -124,7 +119,7 @@ describe('Leadline processes killed under load', () => {
     const twice = await count(`SELECT count(*)::int AS n FROM (SELECT email FROM leads GROUP BY email HAVING count(*) > 1) d`);
     const slackPosts = slack.succeeded('chat.postMessage').length;
     const outboxPosts = await count(`SELECT count(*)::int AS n FROM slack_outbox WHERE ts IS NOT NULL AND method IN ('chat.postMessage', 'chat.update')`);
-    const scoresDiffer = await compareWithCleanRun();
+    const scoresDiffer = await compareWithCleanRun(db);
     report('worker SIGKILL ×10 under load', {
       'events sent / acknowledged': `${load.sent} / ${load.acknowledged.size}`,
       'offered rate (events/s)': Math.round(load.sent / load.seconds),
@@ -166,29 +161,4 @@ describe('Leadline processes killed under load', () => {
     expect(stored).toBe(load.acknowledged.size);
     expect(load.failed + load.acknowledged.size / 10).toBeGreaterThan(0);
   });
-
-  // The same stream, processed once in order by one process: what the leads must look like.
-  async function compareWithCleanRun(): Promise<number> {
-    const clean = await createTestDatabase();
-    try {
-      const { ruleset } = await loadRulesetFile(path.resolve(import.meta.dirname, '../../rules/default.yml'));
-      const ctx: AppContext = jobContext(clean, ruleset, () => new Date());
-      const { rows } = await db.pool.query(
-        `SELECT id, source, external_id AS "externalId", scheme, received_at AS "receivedAt", payload, event, event_type AS "eventType", occurred_at AS "occurredAt"
-         FROM intake_events ORDER BY received_at, external_id`,
-      );
-      for (let i = 0; i < rows.length; i += 500) {
-        const batch = rows.slice(i, i + 500);
-        await run(clean.pool, insertIntakeRows(batch));
-        await processEvents(batch.map((r) => r.id as string), ctx);
-      }
-      const scores = (pool: TestDatabase['pool']) =>
-        pool.query<{ email: string; score: number; grade: string }>('SELECT email, score, grade FROM leads ORDER BY email').then((r) => r.rows);
-      const [faulted, expected] = await Promise.all([scores(db.pool), scores(clean.pool)]);
-      const want = new Map(expected.map((r) => [r.email, `${r.score}/${r.grade}`]));
-      return faulted.filter((r) => want.get(r.email) !== `${r.score}/${r.grade}`).length + Math.abs(faulted.length - expected.length);
-    } finally {
-      await clean.drop();
-    }
-  }
 });

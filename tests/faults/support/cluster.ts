@@ -68,10 +68,14 @@ export function startProcess(role: LeadlineProcess['role'], env: Record<string, 
   });
 }
 
-/** One event of the deterministic stream: page views, pricing views and demo requests. */
-export function streamEvent(n: number, leads: number): Record<string, unknown> {
+/**
+ * One event of the deterministic stream: page views, pricing views and demo requests (from the
+ * first `demoLeads` leads only, when given: demo requests make alerts, and Slack takes one post a
+ * second per channel).
+ */
+export function streamEvent(n: number, leads: number, demoLeads = leads): Record<string, unknown> {
   const lead = n % leads;
-  const kind = n % 23 === 0 ? 'demo' : n % 5 === 0 ? 'pricing' : 'page';
+  const kind = n % 23 === 0 && lead < demoLeads ? 'demo' : n % 5 === 0 ? 'pricing' : 'page';
   return {
     id: `fault-${n}`,
     type: kind === 'demo' ? 'form.submitted' : 'page.viewed',
@@ -106,6 +110,7 @@ export async function sendLoad(options: {
   leads: number;
   eventsPerSecond: number;
   perRequest: number;
+  demoLeads?: number;
   onTick?: (sent: number) => void;
 }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
@@ -114,7 +119,7 @@ export async function sendLoad(options: {
   const inFlight = new Set<Promise<void>>();
   let request = 0;
   for (let n = options.from; n < options.from + options.count; n += options.perRequest) {
-    const events = Array.from({ length: Math.min(options.perRequest, options.from + options.count - n) }, (_, i) => streamEvent(n + i, options.leads));
+    const events = Array.from({ length: Math.min(options.perRequest, options.from + options.count - n) }, (_, i) => streamEvent(n + i, options.leads, options.demoLeads));
     const due = started + ((n - options.from) / options.eventsPerSecond) * 1_000;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
