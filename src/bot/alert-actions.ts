@@ -2,6 +2,7 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import { canManage, memberBySlackUser } from '../engine/team.ts';
+import { NOT_ON_TEAM } from './lead-respond.ts';
 import { type ClaimResult, claimLead, disqualifyLead, snoozeAlert } from '../app/commands/alert-actions.ts';
 import type { AppContext } from '../app/context.ts';
 import { loadLeadDetails } from '../app/queries/lead-details.ts';
@@ -125,11 +126,18 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
   registerRouteSubmit(app, ctx);
 }
 
+// Alerts are posted in shared channels: whoever can see one can click it, but only active team
+// members may act on it (a guest or a former rep changes nothing).
+function onTeam(ctx: AppContext, slackUserId: string): boolean {
+  return memberBySlackUser(ctx.ruleset, slackUserId)?.active === true;
+}
+
 /** Claim: the first click takes the lead; a later one hears who claimed it (or that it is not a fit). */
 function registerClaimButton(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.claim, async ({ ack, body }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
+      if (!onTeam(ctx, click.userId)) return answer(ctx, click.target, NOT_ON_TEAM);
       const id = leadId.parse(click.value);
       const result = await claimLead(ctx.pool, ctx, {
         leadId: id,
@@ -146,6 +154,7 @@ function registerDetailsButton(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.details, async ({ ack, body, client }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
+      if (!onTeam(ctx, click.userId)) return answer(ctx, click.target, NOT_ON_TEAM);
       const details = await loadLeadDetails(ctx.pool, ctx.ruleset, leadId.parse(click.value), ctx.now());
       if (details === null) return answer(ctx, click.target, TEXT.gone);
       await client.views.open({ trigger_id: click.triggerId ?? '', view: renderLeadDetailsModal(details) });
@@ -158,6 +167,7 @@ function registerSnoozeSelect(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.snooze, async ({ ack, body }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
+      if (!onTeam(ctx, click.userId)) return answer(ctx, click.target, NOT_ON_TEAM);
       const { leadId: id, option } = snoozeValue.parse(click.value);
       const snoozed = await snoozeAlert(ctx.pool, ctx, {
         leadId: id,
@@ -177,6 +187,7 @@ function registerNotAFitButton(app: App, ctx: AppContext): void {
   app.action(ALERT_ACTIONS.notAFit, async ({ ack, body, client }) => {
     await ack();
     await handleClick(ctx, body, async (click) => {
+      if (!onTeam(ctx, click.userId)) return answer(ctx, click.target, NOT_ON_TEAM);
       const id = leadId.parse(click.value);
       const details = await loadLeadDetails(ctx.pool, ctx.ruleset, id, ctx.now());
       if (details === null) return answer(ctx, click.target, TEXT.gone);
@@ -213,11 +224,13 @@ function registerNotAFitSubmit(app: App, ctx: AppContext): void {
     // Validation is pure and instant, so it can answer in the ack itself, as Slack requires.
     const error = !parsed.success
       ? TEXT.badForm
-      : reason === ''
-        ? TEXT.reasonMissing
-        : reason.length > NOT_A_FIT_INPUT.maxLength
-          ? TEXT.reasonTooLong
-          : null;
+      : !onTeam(ctx, parsed.data.user.id)
+        ? NOT_ON_TEAM
+        : reason === ''
+          ? TEXT.reasonMissing
+          : reason.length > NOT_A_FIT_INPUT.maxLength
+            ? TEXT.reasonTooLong
+            : null;
     if (error !== null || !parsed.success) {
       await ack({ response_action: 'errors', errors: { [NOT_A_FIT_INPUT.blockId]: error ?? TEXT.badForm } });
       return;

@@ -237,7 +237,7 @@ export function selectDueAlertLeads(now: Date, afterLeadId: number, limit: numbe
 /** Locks those leads, skipping any a claim or a processing batch holds: the next sweep gets them. */
 export function lockLeadsSkipLocked(leadIds: readonly number[]): Sql<{ id: number }> {
   return {
-    text: 'SELECT id FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED',
+    text: 'SELECT id FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED',
     values: [leadIds],
   };
 }

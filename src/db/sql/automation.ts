@@ -61,7 +61,7 @@ export function lockAutomationLeads(leadIds: readonly number[], dealIds: readonl
       LEFT JOIN deals d ON d.lead_id = l.id AND (d.status = 'open' OR d.id = ANY($2::bigint[]))
       WHERE l.id = ANY($1::bigint[])
       ORDER BY l.id, d.created_at DESC NULLS LAST, d.id DESC
-      FOR UPDATE OF l`,
+      FOR NO KEY UPDATE OF l`,
     values: [leadIds, dealIds],
   };
 }
@@ -219,13 +219,13 @@ export function updateAllowedField(
 ): Sql<{ previous: unknown }> {
   const lead = (column: string) => ({
     text: `UPDATE leads AS t SET ${column} = $2, updated_at = $3
-      FROM (SELECT id, ${column} AS previous FROM leads WHERE id = $1 FOR UPDATE) AS old
+      FROM (SELECT id, ${column} AS previous FROM leads WHERE id = $1 FOR NO KEY UPDATE) AS old
       WHERE t.id = old.id RETURNING old.previous`,
     values: [target.leadId, value, now],
   });
   const deal = (column: string, cast = '') => ({
     text: `UPDATE deals AS t SET ${column} = $2${cast}, updated_at = $3
-      FROM (SELECT id, ${column} AS previous FROM deals WHERE id = $1 FOR UPDATE) AS old
+      FROM (SELECT id, ${column} AS previous FROM deals WHERE id = $1 FOR NO KEY UPDATE) AS old
       WHERE t.id = old.id RETURNING old.previous`,
     values: [target.dealId, value, now],
   });

@@ -30,7 +30,7 @@ const CLOSE_COLUMNS = `id, lead_id, pipeline_id, stage_id, status, owner_member_
 
 /** One deal, locked for a close or a reopen (the caller locked its lead first). */
 export function lockDealForClose(dealId: number): Sql<DealCloseRow> {
-  return { text: `SELECT ${CLOSE_COLUMNS} FROM deals WHERE id = $1 FOR UPDATE`, values: [dealId] };
+  return { text: `SELECT ${CLOSE_COLUMNS} FROM deals WHERE id = $1 FOR NO KEY UPDATE`, values: [dealId] };
 }
 
 /** The lead's deals, open ones first, then the most recently closed: what `/lead won|lost|reopen` acts on. */

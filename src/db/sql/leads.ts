@@ -42,7 +42,7 @@ export interface LeadRow extends LeadPersonColumns {
  */
 export function lockLeads(ids: readonly number[], skipLocked = false): Sql<LeadRow> {
   return {
-    text: `SELECT ${LEAD_COLUMNS} FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
+    text: `SELECT ${LEAD_COLUMNS} FROM leads WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
     values: [ids],
   };
 }
@@ -50,9 +50,14 @@ export function lockLeads(ids: readonly number[], skipLocked = false): Sql<LeadR
 /**
  * Locks one lead: the first lock of every write to a lead outside processing (alert actions, owner
  * changes, conflict decisions), taken in the same order as processing takes it. No row: no such lead.
+ *
+ * Leads (and deals) are locked FOR NO KEY UPDATE, never FOR UPDATE: writers exclude each other the
+ * same, but a row that only references the lead (an outbox row updated twice in one transaction,
+ * an assignment inserted) takes FOR KEY SHARE on it, which FOR UPDATE would block, a deadlock with
+ * the Slack delivery run. Only erasure, which removes what references the lead, locks FOR UPDATE.
  */
 export function lockLead(leadId: number): Sql<{ id: number; status: string }> {
-  return { text: 'SELECT id, status FROM leads WHERE id = $1 FOR UPDATE', values: [leadId] };
+  return { text: 'SELECT id, status FROM leads WHERE id = $1 FOR NO KEY UPDATE', values: [leadId] };
 }
 
 /** Leads among `ids` that were erased (GDPR): events must not write a person back onto them. */

@@ -183,7 +183,7 @@ export interface DealForAssignment {
 export function lockDealsForAssignment(dealIds: readonly number[]): Sql<DealForAssignment> {
   return {
     text: `SELECT d.id, d.lead_id, d.pipeline_id, l.country, l.region
-      FROM deals d JOIN leads l ON l.id = d.lead_id WHERE d.id = ANY($1::bigint[]) ORDER BY d.id FOR UPDATE OF d`,
+      FROM deals d JOIN leads l ON l.id = d.lead_id WHERE d.id = ANY($1::bigint[]) ORDER BY d.id FOR NO KEY UPDATE OF d`,
     values: [dealIds],
   };
 }
