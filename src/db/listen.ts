@@ -8,8 +8,9 @@ export async function notify(db: Queryable, channel: string, payload = ''): Prom
 
 /**
  * Listens on `channel` with a connection of its own and calls `onNotify` for every notification.
- * A dropped connection is replaced a second later, and `onNotify` is called once then, since a
- * notification may have been missed meanwhile.
+ * A dropped connection is replaced (tried again every 1 s, backing off to 30 s, for as long as the
+ * database is away), and `onNotify` is called once then, since a notification may have been missed
+ * meanwhile. TCP keepalive finds a connection that died without a word (a failover, a NAT).
  *
  * @example
  * const listener = await listen(url, 'leadline_slack_kick', () => wake(), 'leadline-slack-kicks');
@@ -20,20 +21,47 @@ export async function listen(
   channel: string,
   onNotify: () => void,
   applicationName: string,
+  /** Told of each failed reconnect, with the delay before the next try. */
+  onRetry: (err: unknown, delayMs: number) => void = () => {},
 ): Promise<{ stop(): Promise<void> }> {
   let client: pg.Client | null = null;
   let stopped = false;
+  const reconnect = (delayMs: number) => {
+    if (stopped) return;
+    setTimeout(() => {
+      connect().then(onNotify, (err: unknown) => {
+        const next = Math.min(delayMs * 2, 30_000);
+        onRetry(err, next);
+        reconnect(next);
+      });
+    }, delayMs).unref();
+  };
   const connect = async (): Promise<void> => {
     if (stopped) return;
-    const next = new pg.Client({ connectionString, application_name: applicationName });
-    next.on('notification', onNotify);
-    next.on('error', () => {
+    const next = new pg.Client({ connectionString, application_name: applicationName, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    let dropped = false;
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
       if (client === next) client = null;
       void next.end().catch(() => {});
-      if (!stopped) setTimeout(() => void connect().then(onNotify, () => {}), 1_000).unref();
-    });
-    await next.connect();
-    await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    };
+    const lost = () => {
+      const wasListening = client === next;
+      drop();
+      // A failed connect() rejects and is retried by its caller; a live connection lost is retried here.
+      if (wasListening) reconnect(1_000);
+    };
+    next.on('notification', onNotify);
+    next.on('error', lost);
+    next.on('end', lost);
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (err) {
+      drop();
+      throw err;
+    }
     client = next;
   };
   await connect();

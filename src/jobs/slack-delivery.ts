@@ -17,7 +17,7 @@ export function createSlackDeliveryJob(
 ): JobDefinition<{ slot?: string | undefined }> {
   return defineJob({
     name: SLACK_DELIVERY_QUEUE,
-    // Wake-ups carry nothing; `slot` lets a cron backstop (enqueueSlot) share the queue.
+    // Wake-ups carry nothing; `slot` is the minute backstop's (enqueueSlot, see runtime/worker.ts).
     payload: z.object({ slot: z.string().optional() }),
     queue: {
       policy: 'stately',

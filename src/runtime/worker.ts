@@ -3,7 +3,7 @@ import { createIntentClassifier } from '../clients/openai-intent.ts';
 import { createSlackApi } from '../clients/slack-api.ts';
 import { leadlineJobs, startWorkers } from '../jobs/registry.ts';
 import { startSchedules } from '../jobs/schedule.ts';
-import { kickSlackDelivery, listenForSlackKicks } from '../slack/outbox/kick.ts';
+import { kickSlackDelivery, listenForSlackKicks, SLACK_DELIVERY_QUEUE } from '../slack/outbox/kick.ts';
 import type { Started } from './roles.ts';
 import { createMocoLimiter } from '../app/moco/rate-limit.ts';
 import type { MocoConnection } from '../app/moco/sync.ts';
@@ -44,6 +44,9 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
       // Every minute: the shortest claim window (CRITICAL) is minutes long.
       { queue: SLA_QUEUE, cron: '* * * * *', timezone },
       { queue: DIGEST_QUEUE, cron: ctx.ruleset.slack.digest_cron, timezone },
+      // A backstop for the wake-ups: should a NOTIFY be lost (a listener between reconnects, a
+      // pooler that drops LISTEN), nothing due waits in the outbox longer than a minute.
+      ...(slackApi === null ? [] : [{ queue: SLACK_DELIVERY_QUEUE, cron: '* * * * *', timezone }]),
     ],
     { pool: started.pool, queue: boss, log },
   );

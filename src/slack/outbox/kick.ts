@@ -92,7 +92,9 @@ export async function listenForSlackKicks(
       kickSlackDelivery(queue).catch((err: unknown) => log.warn({ err }, 'slack wake-up failed'));
     });
   };
-  const listener = await listen(connectionString, SLACK_KICK_CHANNEL, wake, 'leadline-slack-kicks');
+  const listener = await listen(connectionString, SLACK_KICK_CHANNEL, wake, 'leadline-slack-kicks', (err, delayMs) =>
+    log.warn({ err, retryInMs: delayMs }, 'Slack wake-up listener cannot reconnect yet; the minute backstop still delivers'),
+  );
   return {
     stop: async () => {
       stopped = true;
