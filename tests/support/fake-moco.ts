@@ -39,6 +39,8 @@ export interface FakeMoco {
   apiKey: string;
   /** The next `n` requests (matching `match`, when given) answer this way, in the order scripted. */
   failNext(n: number, failure: FakeMocoFailure, match?: { method?: string; path?: string }): void;
+  /** Every request answers this way until `until` on the fake's clock (after the scripted ones). */
+  failUntil(until: Date, failure: FakeMocoFailure): void;
   /** Stores a record as if created in MOCO's UI; answers it with its id and MOCO's extra fields. */
   seed(kind: FakeMocoKind, fields: Json): Json;
   /** The records of a kind as the API answers them, in creation order. */
@@ -107,6 +109,7 @@ export async function startFakeMoco(options: FakeMocoOptions = {}): Promise<Fake
     nextId: 1000,
     requests: [],
     script: [],
+    outages: [],
     counted: [],
     store: emptyStore(),
   };
@@ -119,6 +122,9 @@ export async function startFakeMoco(options: FakeMocoOptions = {}): Promise<Fake
     apiKey: state.apiKey,
     failNext: (n, failure, match = {}) => {
       for (let i = 0; i < n; i += 1) state.script.push({ failure, match });
+    },
+    failUntil: (until, failure) => {
+      state.outages.push({ until, failure });
     },
     seed: (kind, fields) => save(state, kind, kind === 'users' ? { active: true, ...fields } : fields),
     records: (kind) => structuredClone(state.store[kind]),
@@ -134,7 +140,7 @@ export async function startFakeMoco(options: FakeMocoOptions = {}): Promise<Fake
       state.clock = next;
     },
     reset: () => {
-      Object.assign(state, { requests: [], script: [], counted: [], store: emptyStore() });
+      Object.assign(state, { requests: [], script: [], outages: [], counted: [], store: emptyStore() });
     },
     close: async () => {
       server.closeAllConnections();
@@ -151,6 +157,8 @@ interface State {
   nextId: number;
   requests: FakeMocoRequest[];
   script: { failure: FakeMocoFailure; match: { method?: string; path?: string } }[];
+  /** Time-boxed failures, the earliest-ending first that is still running wins. */
+  outages: { until: Date; failure: FakeMocoFailure }[];
   /** When the requests in the rate window were answered. */
   counted: number[];
   store: Store;
@@ -202,7 +210,8 @@ function save(state: State, kind: FakeMocoKind, record: Json): Json {
 
 function takeFailure(state: State, request: FakeMocoRequest): FakeMocoFailure | undefined {
   const index = state.script.findIndex(({ match }) => matches(request, match));
-  return index === -1 ? undefined : state.script.splice(index, 1)[0]?.failure;
+  if (index !== -1) return state.script.splice(index, 1)[0]?.failure;
+  return state.outages.filter((o) => o.until > request.receivedAt).sort((a, b) => a.until.getTime() - b.until.getTime())[0]?.failure;
 }
 
 // A sliding window over answered requests (429s do not count); answers Retry-After seconds when full.
