@@ -168,6 +168,15 @@ const CONNECTION_ERROR_CODES = new Set([
   '08004',
 ]);
 
+// Serialization failure, deadlock, lock timeout: the work was right, its moment was not.
+const LOCK_CONFLICT_CODES = new Set(['40001', '40P01', '55P03']);
+
+/** True when `err` is a transaction that lost a lock conflict (try it again later, as it was). */
+export function isLockConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && LOCK_CONFLICT_CODES.has(code);
+}
+
 /** True when `err` means the database could not be reached, as opposed to a bad statement. */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -1,10 +1,11 @@
 import { type AlertNoticeKind, renderAlertNotice } from '../../slack/render/alert.ts';
-import { type PoolClient, run, withTransaction } from '../../db/pool.ts';
+import { isLockConflict, type PoolClient, run, withTransaction } from '../../db/pool.ts';
 import {
   type AlertRow,
   lockDueAlerts,
   lockLeadsSkipLocked,
   selectDueAlertLeads,
+  setLockTimeout,
   updateAlert,
 } from '../../db/sql/alerts.ts';
 import { insertAudit } from '../../db/sql/audit.ts';
@@ -21,6 +22,8 @@ export interface SlaSummary {
   reassigned: number;
   unsnoozed: number;
   chunks: number;
+  /** Chunks that lost a lock conflict (a deadlock, a lock held too long): the next sweep takes them. */
+  deferred: number;
 }
 
 type Step = 'reminded' | 'escalated' | 'reassigned' | 'unsnoozed';
@@ -39,11 +42,17 @@ const SWEEP_ACTOR = 'leadline:sla';
  * Chunks of `chunkSize` leads, each its own transaction: leads are locked first with SKIP LOCKED (a
  * lead being claimed or processed waits for the next sweep), then their due alerts. Each message has
  * a key (`sla:<alertId>:remind`, …) and the step is stored with it, so a re-run posts nothing twice.
+ * A chunk that deadlocks or waits longer than `lockTimeoutMs` for a lock is rolled back alone and
+ * left to the next sweep; the chunks after it still run this minute.
  *
  * @example
  * await runSlaSweep(ctx) // { alerts: 2, reminded: 1, escalated: 1, reassigned: 0, unsnoozed: 0, chunks: 1 }
  */
-export async function runSlaSweep(ctx: AppContext, chunkSize = 50): Promise<SlaSummary> {
+export async function runSlaSweep(
+  ctx: AppContext,
+  chunkSize = 50,
+  options: { lockTimeoutMs?: number } = {},
+): Promise<SlaSummary> {
   const now = ctx.now();
   const summary: SlaSummary = {
     alerts: 0,
@@ -52,28 +61,46 @@ export async function runSlaSweep(ctx: AppContext, chunkSize = 50): Promise<SlaS
     reassigned: 0,
     unsnoozed: 0,
     chunks: 0,
+    deferred: 0,
   };
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5_000;
   let afterLeadId = 0;
   for (;;) {
     const due = await run(ctx.pool, selectDueAlertLeads(now, afterLeadId, chunkSize));
     if (due.length === 0) break;
     afterLeadId = due.at(-1)!.lead_id;
-    await withTransaction(ctx.pool, async (tx) => {
-      const leadIds = due.map((row) => row.lead_id);
-      const locked = (await run(tx, lockLeadsSkipLocked(leadIds))).map((row) => row.id);
-      if (locked.length === 0) return;
-      const alerts = await run(tx, lockDueAlerts(locked, now));
-      for (const alert of alerts) {
-        for (const step of await advance(tx, ctx, alert, now)) summary[step] += 1;
-        await refreshAlertMessage(tx, ctx, alert.id, now);
-      }
-      if (alerts.length > 0) await kickSlackDelivery(ctx.queue, { db: tx });
-      summary.alerts += alerts.length;
-    });
+    try {
+      const chunk = await sweepChunk(ctx, due.map((row) => row.lead_id), now, lockTimeoutMs);
+      for (const key of ['alerts', 'reminded', 'escalated', 'reassigned', 'unsnoozed'] as const) summary[key] += chunk[key];
+    } catch (err) {
+      if (!isLockConflict(err)) throw err;
+      summary.deferred += 1;
+      ctx.log.warn({ err, leads: due.length, afterLeadId }, 'SLA sweep chunk deferred to the next sweep');
+    }
     summary.chunks += 1;
     if (due.length < chunkSize) break;
   }
   return summary;
+}
+
+type ChunkCounts = Pick<SlaSummary, 'alerts' | Step>;
+
+// One chunk in its own transaction, its lock waits bounded.
+async function sweepChunk(ctx: AppContext, leadIds: number[], now: Date, lockTimeoutMs: number): Promise<ChunkCounts> {
+  const counts: ChunkCounts = { alerts: 0, reminded: 0, escalated: 0, reassigned: 0, unsnoozed: 0 };
+  await withTransaction(ctx.pool, async (tx) => {
+    await run(tx, setLockTimeout(lockTimeoutMs));
+    const locked = (await run(tx, lockLeadsSkipLocked(leadIds))).map((row) => row.id);
+    if (locked.length === 0) return;
+    const alerts = await run(tx, lockDueAlerts(locked, now));
+    for (const alert of alerts) {
+      for (const step of await advance(tx, ctx, alert, now)) counts[step] += 1;
+      await refreshAlertMessage(tx, ctx, alert.id, now);
+    }
+    if (alerts.length > 0) await kickSlackDelivery(ctx.queue, { db: tx });
+    counts.alerts = alerts.length;
+  });
+  return counts;
 }
 
 /** Runs every step of one alert that is due by `now` and stores where the chain stands. */

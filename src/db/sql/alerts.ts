@@ -310,3 +310,8 @@ export function selectAlertThread(leadId: number): Sql<{ channel: string; ts: st
     values: [leadId],
   };
 }
+
+/** Bounds how long the rest of this transaction waits for any lock (then it fails with 55P03). */
+export function setLockTimeout(ms: number): Sql {
+  return { text: `SELECT set_config('lock_timeout', $1, true)`, values: [`${Math.max(1, Math.round(ms))}ms`] };
+}

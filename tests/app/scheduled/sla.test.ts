@@ -196,4 +196,34 @@ describe('SLA sweep', () => {
     ]);
     expect(postsTo((await sweepAt(h, at('12:00'))).calls, '#sales-managers')).toHaveLength(1);
   });
+
+  it('defers a chunk that waits too long for a lock to the next sweep and still sweeps the others', async () => {
+    const first = await processAndAlert(h, hotEvents('ada@engines.example'));
+    const second = await processAndAlert(h, hotEvents('grace@compilers.example'));
+    await h.deliverAll({ restoreClock: true });
+    h.clock.set(at('11:00'));
+    // Someone holds the first alert's Slack message row past the sweep's lock timeout.
+    const holder = await h.db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      const held = await holder.query('SELECT id FROM slack_outbox WHERE lead_id = $1 FOR UPDATE', [first.leadId]);
+      expect(held.rowCount).toBeGreaterThan(0);
+      const summary = await runSlaSweep(h.ctx, 1, { lockTimeoutMs: 200 });
+      expect(summary).toMatchObject({ chunks: 2, deferred: 1, alerts: 1, reminded: 1 });
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    const steps = async () =>
+      (await h.db.pool.query('SELECT id, sla_step FROM lead_alerts WHERE id = ANY($1) ORDER BY id', [[first.alertId, second.alertId]])).rows;
+    expect(await steps()).toEqual([
+      { id: first.alertId, sla_step: 0 },
+      { id: second.alertId, sla_step: 1 },
+    ]);
+    expect(await runSlaSweep(h.ctx, 1)).toMatchObject({ deferred: 0, alerts: 1, reminded: 1 });
+    expect(await steps()).toEqual([
+      { id: first.alertId, sla_step: 1 },
+      { id: second.alertId, sla_step: 1 },
+    ]);
+  });
 });
