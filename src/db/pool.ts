@@ -135,6 +135,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient
   let broken = false;
   try {
     await client.query('BEGIN');
+    notes.set(client, new Map());
     const result = await work(client);
     await client.query('COMMIT');
     return result;
@@ -146,9 +147,27 @@ export async function withTransaction<T>(pool: pg.Pool, work: (tx: pg.PoolClient
     }
     throw err;
   } finally {
+    notes.delete(client);
     // A connection whose rollback failed is in an unknown state: destroy it instead of reusing it.
     client.release(broken);
   }
+}
+
+// What the transaction running on a connection has taken so far; dropped when it ends.
+const notes = new WeakMap<pg.PoolClient, Map<string, unknown>>();
+
+/**
+ * A value kept for the rest of `tx`'s transaction (made by `init` on first use), such as the
+ * assignment ledgers it has locked. Outside withTransaction it lives only for this call.
+ *
+ * @example
+ * const held = transactionNote(tx, 'ledgers', () => new Set<string>());
+ */
+export function transactionNote<T>(tx: pg.PoolClient, key: string, init: () => T): T {
+  const map = notes.get(tx);
+  if (map === undefined) return init();
+  if (!map.has(key)) map.set(key, init());
+  return map.get(key) as T;
 }
 
 const CONNECTION_ERROR_CODES = new Set([

@@ -1,5 +1,5 @@
 import type { PoolClient } from '../../db/pool.ts';
-import { run } from '../../db/pool.ts';
+import { run, transactionNote } from '../../db/pool.ts';
 import { LeadlineError } from '../../errors.ts';
 import {
   type AssignmentInsert,
@@ -77,6 +77,28 @@ export async function assignDeal(
 }
 
 /**
+ * Locks the pipelines' ledgers (creating a pipeline's on its first assignment) in one global order
+ * for the whole transaction: pipelines sorting after every ledger it already holds are waited for;
+ * one sorting before (automation assigning in another pipeline after routing) is taken with NOWAIT,
+ * so instead of a deadlock the transaction fails at once with 55P03 and its job is retried whole.
+ *
+ * @example
+ * const locked = await lockLedgersInOrder(tx, ['b2b', 'research']);
+ */
+export async function lockLedgersInOrder(tx: PoolClient, pipelineIds: readonly string[]): Promise<{ pipeline_id: string; seq: number }[]> {
+  const held = transactionNote(tx, 'assignment-ledgers', () => new Set<string>());
+  const highest = [...held].sort().at(-1);
+  const outOfOrder = highest !== undefined && pipelineIds.some((id) => !held.has(id) && id < highest);
+  let locked = await run(tx, lockLedgers(pipelineIds, outOfOrder));
+  if (locked.length < pipelineIds.length) {
+    await run(tx, ensureLedgers(pipelineIds));
+    locked = await run(tx, lockLedgers(pipelineIds, outOfOrder));
+  }
+  for (const id of pipelineIds) held.add(id);
+  return locked;
+}
+
+/**
  * Runs each pipeline's strategy for the deals in the given order over ledgers locked once for the
  * batch, then stores the ledgers: each deal sees the ledger and open-deal counts the ones before it
  * left, exactly as if they had been assigned one by one.
@@ -88,12 +110,7 @@ export async function assignByLedger(
   now: Date,
 ): Promise<AssignmentResult[]> {
   const pipelineIds = [...new Set(deals.map((deal) => deal.pipeline_id))].sort();
-  let locked = await run(tx, lockLedgers(pipelineIds));
-  if (locked.length < pipelineIds.length) {
-    // A pipeline's first assignment creates its ledger.
-    await run(tx, ensureLedgers(pipelineIds));
-    locked = await run(tx, lockLedgers(pipelineIds));
-  }
+  const locked = await lockLedgersInOrder(tx, pipelineIds);
   const records = await run(tx, selectLedgerRows(pipelineIds));
   const presenceRows = await run(tx, selectPresence());
   const ledgers = new Map<string, AssignmentLedger>();

@@ -199,10 +199,12 @@ export function ensureLedgers(pipelineIds: readonly string[]): Sql {
 /**
  * Locks the pipelines' ledgers in pipeline order (the lock follows the sort): one assignment at a
  * time per pipeline across all workers, and two batches never wait on each other in a cycle.
+ * `nowait` fails at once (55P03) instead of waiting, for a transaction that already holds a ledger
+ * sorting after these (see lockLedgersInOrder).
  */
-export function lockLedgers(pipelineIds: readonly string[]): Sql<{ pipeline_id: string; seq: number }> {
+export function lockLedgers(pipelineIds: readonly string[], nowait = false): Sql<{ pipeline_id: string; seq: number }> {
   return {
-    text: 'SELECT pipeline_id, seq FROM assignment_ledgers WHERE pipeline_id = ANY($1::text[]) ORDER BY pipeline_id FOR UPDATE',
+    text: `SELECT pipeline_id, seq FROM assignment_ledgers WHERE pipeline_id = ANY($1::text[]) ORDER BY pipeline_id FOR UPDATE${nowait ? ' NOWAIT' : ''}`,
     values: [pipelineIds],
   };
 }
