@@ -15,6 +15,7 @@ import {
 } from '@slack/bolt';
 import type { ErrorCode as LeadlineErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { trackListenerWork } from './listener-work.ts';
 import { acknowledgeLeftovers, readSlackBody, slackBodyProblem } from './slack-guard.ts';
 
 /** The one path Slack posts to: slash commands, interactivity and the Events API alike. */
@@ -92,6 +93,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   // `client` argument anyway, and this keeps `app.client` usable for the same workspace.
   app.client = new webApi.WebClient(options.botToken, app.webClientOptions);
 
+  // First of all middleware, so it sees each request's work to its end.
+  const work = trackListenerWork(app);
   acknowledgeLeftovers(app, log, { response_type: 'ephemeral', text: COMMAND_FAILED_TEXT });
 
   // Logged once here, then rethrown so the receiver answers Slack (see answerFailedEvent).
@@ -108,15 +111,19 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         await app.start();
         log.info('Slack Socket Mode connected');
       },
-      stop: () => receiver.client.disconnect(),
+      stop: async () => {
+        await receiver.client.disconnect();
+        await work.settled();
+      },
     };
   }
   return {
     app,
     requestListener: httpRequestListener(receiver, log),
-    // HTTP mode shares Leadline's server: Bolt's own `start()` would open a second one.
+    // HTTP mode shares Leadline's server: Bolt's own `start()` would open a second one. Stopping
+    // waits for listener work after the ack; the server stops taking requests alongside.
     start: async () => {},
-    stop: async () => {},
+    stop: () => work.settled(),
   };
 }
 

@@ -70,8 +70,10 @@ export async function startWebRole(started: Started, metrics: Metrics, env: Node
   const serverUrl = `http://127.0.0.1:${port}`;
   started.cleanups.unshift(async () => {
     shuttingDown = true;
-    await slackApp?.stop();
+    // No new requests first; then the work Slack requests started after their ack, and the
+    // intake's last commits, finish before the pool closes.
     await closeServer(server);
+    await slackApp?.stop();
     await intake.drain();
   });
   log.info({ url: serverUrl, role: config.role, ruleset: ruleset.version }, 'Leadline is listening');

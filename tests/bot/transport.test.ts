@@ -326,6 +326,39 @@ describe('Slack transport on the shared HTTP server', () => {
   });
 });
 
+describe('stopping the Slack transport', () => {
+  it('waits for listener work that runs after the ack', async () => {
+    const api = await startFakeSlackApi();
+    const slack = createSlackApp({ signingSecret: SIGNING_SECRET, botToken: 'xoxb-test-token', apiUrl: api.apiUrl, botUserId: SLACK_IDS.botUser, log: captureLogger().log });
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const working = new Promise<void>((resolve) => (started = resolve));
+    slack.app.command('/lead', async ({ ack }) => {
+      await ack({ response_type: 'ephemeral', text: 'on it' });
+      started();
+      await gate;
+      order.push('work finished');
+    });
+    const stack = await startStack(slack);
+    try {
+      const res = await postSlack(stack.url, slashCommandBody({ command: '/lead', text: 'slow' }));
+      expect(await res.json()).toEqual({ response_type: 'ephemeral', text: 'on it' });
+      await working;
+      const stopped = slack.stop().then(() => order.push('stopped'));
+      // Let a stop that does not wait resolve first, had it been so.
+      for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
+      release();
+      await stopped;
+      expect(order).toEqual(['work finished', 'stopped']);
+    } finally {
+      await close(stack.server);
+      await api.close();
+    }
+  });
+});
+
 describe('Slack transport without a known bot user id', () => {
   it('makes no Slack call at start-up and one auth.test for all requests', async () => {
     const api = await startFakeSlackApi();
