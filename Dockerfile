@@ -25,7 +25,7 @@ USER leadline
 EXPOSE 3000
 VOLUME ["/data"]
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "const e=process.env,w=e.LEADLINE_ROLE==='worker';if(w&&!e.LEADLINE_WORKER_PORT)process.exit(0);fetch('http://127.0.0.1:'+(w?e.LEADLINE_WORKER_PORT:(e.PORT||3000))+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # The V8 flags keep the heap near what Leadline uses (README, "Running in production"): a 32 MB young
 # generation instead of one sized from the machine's memory, and a full GC once the old generation
 # grows by half instead of letting it reach up to four times the live heap.

@@ -13,6 +13,9 @@ const positiveInt = z.coerce.number().int().positive();
 const envSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  // Worker processes serve /healthz, /readyz and /metrics only when given a port of their own, so
+  // a worker beside a web process on one host never takes the web's PORT.
+  LEADLINE_WORKER_PORT: port.optional(),
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
@@ -81,6 +84,8 @@ export interface SlackConfig {
 export interface Config {
   port: number;
   host: string;
+  /** Where a `worker`-role process serves its probes and metrics; null: it serves no HTTP. */
+  workerPort: number | null;
   databaseUrl: string | undefined;
   dataDir: string;
   rulesPath: string;
@@ -123,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     port: e.PORT,
     host: e.HOST,
+    workerPort: e.LEADLINE_WORKER_PORT ?? null,
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(cwd, e.LEADLINE_DATA_DIR),
     rulesPath: e.LEADLINE_RULES === undefined ? DEFAULT_RULES_PATH : path.resolve(cwd, e.LEADLINE_RULES),

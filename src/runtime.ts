@@ -9,10 +9,10 @@ import type { Ruleset } from './engine/ruleset.ts';
 import { type Boss, startBoss } from './jobs/boss.ts';
 import { createQueues } from './jobs/registry.ts';
 import type { Logger } from './log.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, registerDatabaseGauges } from './metrics.ts';
 import type { Started } from './runtime/roles.ts';
 import { loadSlackApp, startWebRole } from './runtime/web.ts';
-import { startWorkerRole } from './runtime/worker.ts';
+import { startWorkerProbes, startWorkerRole } from './runtime/worker.ts';
 
 
 /**
@@ -36,7 +36,7 @@ export interface RuntimeOptions {
 }
 
 export interface Runtime {
-  /** Base URL of the HTTP server, when this process serves HTTP. */
+  /** Base URL of the HTTP server, when this process serves HTTP (a worker: its probes, when given a port). */
   url: string | null;
   databaseUrl: string;
   pool: Pool;
@@ -75,11 +75,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     await createQueues(boss);
 
     const metrics = createMetrics();
+    registerDatabaseGauges(metrics, pool);
+    metrics.rulesetInfo.set({ version: ruleset.version }, 1);
     const ctx: AppContext = { pool, queue: boss, ruleset, log, metrics, now, classifyText: config.openai !== undefined };
     const started: Started = { config, log, url, pool, boss, ctx, cleanups };
     if (config.role !== 'web') await startWorkerRole(started, options.schedules !== false);
-    const serverUrl = config.role === 'worker' ? null : await startWebRole(started, metrics, options.env ?? process.env);
-    if (config.role === 'worker') log.info({ role: config.role, ruleset: ruleset.version }, 'Leadline workers are running');
+    const serverUrl =
+      config.role === 'worker' ? await startWorkerProbes(started) : await startWebRole(started, metrics, options.env ?? process.env);
+    if (config.role === 'worker') {
+      log.info({ role: config.role, ruleset: ruleset.version, ...(serverUrl === null ? {} : { url: serverUrl }) }, 'Leadline workers are running');
+    }
 
     let stopping: Promise<void> | null = null;
     const embedded = embeddedHolder.current;

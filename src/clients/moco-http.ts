@@ -43,6 +43,8 @@ export interface MocoTransportOptions {
   sleep: (ms: number) => Promise<void>;
   /** In [0, 1): the jitter source. */
   random: () => number;
+  /** Told how each attempt ended (ok, rate_limited, retry: 5xx/timeout, failed: an answer that ends it). */
+  onAttempt?: (outcome: 'ok' | 'rate_limited' | 'retry' | 'failed') => void;
 }
 
 type Method = 'GET' | 'POST' | 'PUT';
@@ -111,6 +113,7 @@ async function send(
   for (let attempt = 1; ; attempt += 1) {
     await options.limiter.take();
     const outcome = await attemptOnce(options, method, url, body, label);
+    options.onAttempt?.(outcome.kind === 'ok' ? 'ok' : outcome.kind === 'fail' ? 'failed' : outcome.limited ? 'rate_limited' : 'retry');
     if (outcome.kind === 'ok') return outcome;
     if (outcome.kind === 'fail') throw outcome.error;
     if (outcome.safety === 'unknown' && method === 'POST') {

@@ -200,6 +200,8 @@ export interface MocoClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** In [0, 1), for jitter; default `Math.random`. */
   random?: () => number;
+  /** Told how each call ended, for the metrics. */
+  onAttempt?: (outcome: 'ok' | 'rate_limited' | 'retry' | 'failed') => void;
 }
 
 /**
@@ -224,6 +226,7 @@ export function createMocoClient(options: MocoClientOptions): MocoClient {
     maxPages: options.maxPages ?? 50,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     random: options.random ?? Math.random,
+    ...(options.onAttempt === undefined ? {} : { onAttempt: options.onAttempt }),
   });
   return {
     session: () => http.request('GET', '/session', sessionSchema),

@@ -1,5 +1,6 @@
-import type { Hono } from 'hono';
+import { Hono } from 'hono';
 import { type Pool, ping } from '../db/pool.ts';
+import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './env.ts';
 
 const READY_TIMEOUT_MS = 2_000;
@@ -26,6 +27,30 @@ export function mountHealth(
       ready ? 200 : 503,
     );
   });
+}
+
+/** `GET /metrics`: this process's registry in Prometheus's text format. */
+export function mountMetrics(app: Hono<AppEnv>, metrics: Metrics): void {
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+}
+
+/**
+ * What a `worker`-role process serves on `LEADLINE_WORKER_PORT`: liveness, readiness and its own
+ * metrics (its processing, delivery, SLA and MOCO counters live in its registry, not the web's).
+ *
+ * @example
+ * const app = createProbeApp({ pool, probeQueue, isShuttingDown: () => false, metrics });
+ */
+export function createProbeApp(
+  deps: { pool: Pool; probeQueue: () => Promise<unknown>; isShuttingDown: () => boolean; metrics: Metrics },
+): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  mountHealth(app, deps);
+  mountMetrics(app, deps.metrics);
+  return app;
 }
 
 async function probe(check: () => Promise<unknown>): Promise<boolean> {

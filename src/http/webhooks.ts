@@ -4,6 +4,7 @@ import { type ParkedDelivery, parkDelivery } from '../app/intake/invalid-deliver
 import { type IntakeWriter, isRequestFault } from '../app/intake/intake-writer.ts';
 import { readDelivery } from '../app/intake/read-delivery.ts';
 import type { Pool } from '../db/pool.ts';
+import { ERROR_CODES } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './env.ts';
 import { errorBody } from './errors.ts';
@@ -31,8 +32,11 @@ export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
   const handle = async (c: Context<AppEnv>) => {
     const started = performance.now();
     let outcome = 'unavailable';
+    let refusal: string | null = null;
     try {
       const res = await receive(c, deps);
+      // Refusals are the rare path: reading back their small error body costs nothing that matters.
+      if (res.status >= 400) refusal = await errorCodeOf(res);
       outcome = res.headers.has(PARKED_HEADER)
         ? 'parked'
         : res.status === 202 ? 'accepted' : res.status === 200 ? 'duplicate' : res.status === 429 ? 'rate_limited' : 'rejected';
@@ -43,6 +47,7 @@ export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
         ? (c.req.param('source') ?? '')
         : 'unknown';
       deps.metrics.webhooks.inc({ source, outcome });
+      if (refusal !== null) deps.metrics.webhookRefusals.inc({ source, reason: refusal });
       if (outcome === 'accepted' || outcome === 'duplicate') {
         deps.metrics.intakeSeconds.observe({ source }, (performance.now() - started) / 1000);
       }
@@ -128,6 +133,14 @@ async function parkInvalid(c: Context<AppEnv>, deps: WebhookDeps, delivery: Park
 
 /** Set on a 202 for a delivery that was stored for inspection instead of read. */
 export const PARKED_HEADER = 'leadline-parked';
+
+const KNOWN_CODES = new Set<string>(ERROR_CODES);
+
+async function errorCodeOf(res: Response): Promise<string> {
+  const body = (await res.clone().json().catch(() => null)) as { error?: unknown } | null;
+  // Only Leadline's own codes become label values.
+  return typeof body?.error === 'string' && KNOWN_CODES.has(body.error) ? body.error : `http_${res.status}`;
+}
 
 /**
  * The raw body, or null past `MAX_WEBHOOK_BYTES` (read no further). Under Node it is read straight

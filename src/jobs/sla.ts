@@ -6,7 +6,13 @@ import { defineScheduledJob } from './job.ts';
 export const slaSweepJob = defineScheduledJob({
   name: SLA_QUEUE,
   queue: { retryLimit: 2, retryDelay: 30, expireInSeconds: 600 },
-  run: (ctx) => runSlaSweep(ctx),
+  run: async (ctx) => {
+    const summary = await runSlaSweep(ctx);
+    for (const step of ['reminded', 'escalated', 'reassigned', 'unsnoozed'] as const) {
+      if (summary[step] > 0) ctx.metrics.slaSteps.inc({ step }, summary[step]);
+    }
+    return summary;
+  },
   logAs: 'sla sweep',
   // Every minute: only sweeps that moved an alert are worth a line.
   worthLogging: (summary) => summary.alerts > 0,

@@ -30,6 +30,19 @@ export function createSlackDeliveryJob(
     },
     work: { batchSize: 1, localConcurrency: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
     handler: (_jobs, ctx) =>
-      runDelivery({ pool: ctx.pool, queue: ctx.queue, slack, now: ctx.now, log: ctx.log }, options),
+      runDelivery(
+        {
+          pool: ctx.pool,
+          queue: ctx.queue,
+          slack,
+          now: ctx.now,
+          log: ctx.log,
+          onDelivered: (summary) => {
+            const counts = { sent: summary.sent, retried: summary.retried, rate_limited: summary.rateLimited, dead: summary.dead };
+            for (const [outcome, n] of Object.entries(counts)) if (n > 0) ctx.metrics.slackDeliveries.inc({ outcome }, n);
+          },
+        },
+        options,
+      ),
   });
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { IntakeWriter } from '../app/intake/intake-writer.ts';
 import { registerAlertActions } from '../bot/alert-actions.ts';
@@ -14,6 +14,7 @@ import { createApp } from '../http/app.ts';
 import { resolveSources } from '../http/sources.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Started } from './roles.ts';
+import { closeServer, listenOn } from './server.ts';
 import { probeQueueDb } from '../db/job-queue.ts';
 
 // Bolt, with the Web API client, OAuth, Socket Mode and express it brings, is ~15 MB resident: only a
@@ -78,22 +79,4 @@ export async function startWebRole(started: Started, metrics: Metrics, env: Node
   });
   log.info({ url: serverUrl, role: config.role, ruleset: ruleset.version }, 'Leadline is listening');
   return serverUrl;
-}
-
-function listenOn(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-// Stop accepting, let in-flight requests finish, and close keep-alive sockets as they go idle.
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
 }

@@ -8,6 +8,11 @@ import type { Started } from './roles.ts';
 import { createMocoLimiter } from '../app/moco/rate-limit.ts';
 import type { MocoConnection } from '../app/moco/sync.ts';
 import { createMocoClient } from '../clients/moco.ts';
+import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { probeQueueDb } from '../db/job-queue.ts';
+import { createProbeApp } from '../http/health.ts';
+import { closeServer, listenOn } from './server.ts';
 
 /**
  * The worker role: a worker per queue, the Slack wake-up listener when this process delivers to
@@ -23,7 +28,7 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
   // Ends waits that would otherwise hold a stopping worker (a delivery run lingering for kicks).
   const stopping = new AbortController();
   cleanups.unshift(async () => stopping.abort());
-  const moco = mocoConnection(started);
+  const moco = mocoConnection(started, (outcome) => ctx.metrics.mocoCalls.inc({ outcome }));
   await startWorkers(boss, ctx, leadlineJobs(slackApi, classifier, stopping.signal, moco), {
     [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
   });
@@ -53,14 +58,33 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
   cleanups.unshift(() => running.stop());
 }
 
+/**
+ * A worker's probes and metrics on `LEADLINE_WORKER_PORT`, when set; returns its URL. Readiness
+ * turns 503 once shutdown begins, like the web role's.
+ */
+export async function startWorkerProbes(started: Started): Promise<string | null> {
+  const { config, pool, boss, ctx, cleanups } = started;
+  if (config.workerPort === null) return null;
+  let shuttingDown = false;
+  const app = createProbeApp({ pool, probeQueue: () => probeQueueDb(boss), isShuttingDown: () => shuttingDown, metrics: ctx.metrics });
+  const server = createServer(getRequestListener(app.fetch));
+  await listenOn(server, config.workerPort, config.host);
+  cleanups.unshift(async () => {
+    shuttingDown = true;
+    await closeServer(server);
+  });
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : config.workerPort}`;
+}
+
 /** The MOCO client over the account's shared rate budget, when MOCO is configured. */
-function mocoConnection(started: Started): MocoConnection | null {
+function mocoConnection(started: Started, onAttempt: (outcome: string) => void): MocoConnection | null {
   const config = started.config.moco;
   if (config === undefined) return null;
   const base = new URL(config.baseUrl);
   const limiter = createMocoLimiter({ pool: started.pool, limit: config.rateLimit, account: base.host });
   return {
-    client: createMocoClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, limiter, timeoutMs: config.timeoutMs }),
+    client: createMocoClient({ baseUrl: config.baseUrl, apiKey: config.apiKey, limiter, timeoutMs: config.timeoutMs, onAttempt }),
     webUrl: `${base.protocol}//${base.host}`,
   };
 }

@@ -98,3 +98,33 @@ describe('Leadline end to end (HTTP server + workers on one database)', () => {
     expect(rows).toEqual([{ version: 'test-rules', body: TEST_RULES_YAML }]);
   });
 });
+
+describe('a worker process given LEADLINE_WORKER_PORT', () => {
+  let db: TestDatabase;
+  let runtime: Runtime;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = { ...loadConfig({ DATABASE_URL: db.url, LEADLINE_ROLE: 'worker', LEADLINE_WORKER_PORT: '0', HOST: '127.0.0.1' }), dataDir: '/nonexistent' };
+    runtime = await startRuntime({ config, ruleset: testRuleset(), rulesetText: TEST_RULES_YAML, log: createLogger('silent'), schedules: false });
+  });
+  afterAll(async () => {
+    await runtime.stop();
+    await db.drop();
+  });
+
+  it('serves its health, readiness and its own metrics, queue gauges included', async () => {
+    expect(runtime.url).not.toBeNull();
+    expect((await fetch(`${runtime.url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${runtime.url}/readyz`)).json()).toEqual({ status: 'ready', database: 'ok', queue: 'ok' });
+    // A queue no worker takes, so the job is still waiting when the metrics are read.
+    await runtime.boss.createQueue('metrics-probe');
+    await runtime.boss.send('metrics-probe', {});
+    const text = await (await fetch(`${runtime.url}/metrics`)).text();
+    expect(text).toContain(`leadline_ruleset_info{version="${testRuleset().version}"} 1`);
+    expect(text).toContain('leadline_queue_depth{queue="metrics-probe"} 1');
+    expect(text).toMatch(/leadline_queue_oldest_job_seconds\{queue="metrics-probe"\} \d/);
+    expect(text).toContain('leadline_process_cpu_user_seconds_total');
+    // Not the web's routes: a worker takes no webhooks.
+    expect((await fetch(`${runtime.url}/webhooks/website`, { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+});

@@ -66,6 +66,10 @@ describe('senders that punish errors and senders that flood', () => {
     now = new Date(now.getTime() + 1_000);
     expect((await signed('campaigns', event())).status).toBe(202);
     expect(await t.intakeRows()).toBe(4);
+    const metrics = await (await t.app.request(`${BASE}/metrics`)).text();
+    expect(metrics).toContain('leadline_webhook_refusals_total{source="campaigns",reason="signature_invalid"} 5');
+    expect(metrics).toContain('leadline_webhook_refusals_total{source="campaigns",reason="rate_limited"} 1');
+    expect(metrics).toContain('leadline_webhooks_total{source="campaigns",outcome="rate_limited"} 1');
   });
 
   it('parks what an on_invalid: park source sends and cannot be read, answering 202, once per delivery', async () => {
@@ -76,6 +80,7 @@ describe('senders that punish errors and senders that flood', () => {
       expect(res.headers.get('leadline-parked')).toMatch(/^invalid_(payload|json)$/);
       expect(await res.json()).toMatchObject({ accepted: 0, parked: expect.any(String) });
     }
+    expect(await (await t.app.request(`${BASE}/metrics`)).text()).toContain('leadline_webhooks_total{source="rb2b",outcome="parked"} 3');
     expect((await rb2b(bodies[0]!)).status).toBe(202);
     const parked = await listInvalidDeliveries(t.db.pool);
     expect(parked.map((p) => [p.reason, p.attempts, p.body.toString('utf8')])).toEqual([

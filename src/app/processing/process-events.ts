@@ -52,9 +52,11 @@ export async function processEvents(
   options: { deferBusyLeads?: boolean } = {},
 ): Promise<ProcessSummary> {
   const now = ctx.now();
-  return withTransaction(ctx.pool, async (tx) => {
+  const waits: number[] = [];
+  const summary = await withTransaction(ctx.pool, async (tx) => {
     const batch = await takeBatch(tx, ctx, eventIds, now, options.deferBusyLeads === true);
     if (batch.events.length === 0) return { ...NOTHING, created: batch.created };
+    for (const event of batch.events) waits.push((now.getTime() - batch.receivedAt.get(event.id)!.getTime()) / 1_000);
     const { scored, changes } = await scoreLeads(tx, ctx, batch, now);
     if (ctx.classifyText === true) {
       await enqueueClassification(tx, ctx.queue, batch.events.filter(shouldClassify).map((e) => e.id));
@@ -69,6 +71,12 @@ export async function processEvents(
       conflicts: routed.filter((r) => r.conflictOpened).length,
     };
   });
+  // Observed once committed: a batch that rolled back processed nothing.
+  for (const wait of waits) ctx.metrics.processedSeconds.observe(wait);
+  ctx.metrics.decisions.inc({ kind: 'lead_changed' }, summary.changes);
+  ctx.metrics.decisions.inc({ kind: 'routed' }, summary.routed);
+  ctx.metrics.decisions.inc({ kind: 'conflict' }, summary.conflicts);
+  return summary;
 }
 
 /** The events of a batch this transaction may apply, grouped by their (locked) leads. */
@@ -79,6 +87,8 @@ interface Batch {
   leadOf: Map<string, number>;
   states: Awaited<ReturnType<typeof loadLeadStates>>;
   created: number;
+  /** When intake stored each event: how long it waited is a metric. */
+  receivedAt: Map<string, Date>;
 }
 
 // Locks the unprocessed events, finds or creates their leads and locks those; with `defer`, events
@@ -96,7 +106,8 @@ async function takeBatch(
   // MOCO's invoice payments name an invoice, not a person: they settle deals and identify no lead.
   const received = stored.filter((event) => paymentOf(event) === null);
   if (received.length < stored.length) await recordMocoPayments(tx, ctx, stored, now);
-  if (received.length === 0) return { events: [], leadIds: [], byLead: new Map(), leadOf: new Map(), states: new Map(), created: 0 };
+  const receivedAt = new Map(rows.map((row) => [row.id, row.received_at]));
+  if (received.length === 0) return { events: [], leadIds: [], byLead: new Map(), leadOf: new Map(), states: new Map(), created: 0, receivedAt };
   const { leadOf, created } = await identifyLeads(tx, received);
   const byLead = new Map<number, StoredEvent[]>();
   for (const event of received) {
@@ -123,7 +134,7 @@ async function takeBatch(
       throw new LeadlineError('not_found', `leads ${erased.map((r) => r.id).join(', ')} were erased meanwhile; retrying`);
     }
   }
-  return { events, leadIds, byLead, leadOf, states, created: created.size };
+  return { events, leadIds, byLead, leadOf, states, created: created.size, receivedAt };
 }
 
 // Runs the pure engine per lead and writes every outcome with multi-row statements.

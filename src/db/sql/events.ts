@@ -5,9 +5,9 @@ import type { Sql } from '../pool.ts';
  * Locks the batch's events that are still unprocessed. Under READ COMMITTED a row another worker
  * finished meanwhile is re-checked after the lock and drops out, so no event is applied twice.
  */
-export function lockUnprocessedEvents(ids: readonly string[]): Sql<{ id: string; source: string; event: LeadlineEvent }> {
+export function lockUnprocessedEvents(ids: readonly string[]): Sql<{ id: string; source: string; event: LeadlineEvent; received_at: Date }> {
   return {
-    text: `SELECT id, source, event FROM intake_events
+    text: `SELECT id, source, event, received_at FROM intake_events
       WHERE id = ANY($1::uuid[]) AND processed_at IS NULL
       ORDER BY id
       FOR UPDATE`,

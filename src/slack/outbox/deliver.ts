@@ -36,6 +36,8 @@ export interface DeliveryDeps {
 export interface DeliverySummary {
   sent: number;
   retried: number;
+  /** Sends Slack answered 429: waiting for Retry-After, never counted against the message. */
+  rateLimited: number;
   dead: number;
   /** When the next pending row comes due, or null when nothing is pending. */
   nextDueAt: Date | null;
@@ -61,7 +63,7 @@ export async function deliverDue(deps: DeliveryDeps): Promise<DeliverySummary> {
     paceMs: deps.paceMs ?? 1_000,
     maxRounds: deps.maxRounds ?? 500,
   };
-  const summary: DeliverySummary = { sent: 0, retried: 0, dead: 0, nextDueAt: null };
+  const summary: DeliverySummary = { sent: 0, retried: 0, rateLimited: 0, dead: 0, nextDueAt: null };
   for (let round = 0; round < settings.maxRounds; round += 1) {
     const now = deps.now();
     const claim = await withTransaction(deps.pool, (tx) => claimRound(tx, now, settings));
@@ -205,7 +207,7 @@ async function deliverOne(
   deps: DeliveryDeps,
   settings: Settings,
   { row, paceKey }: PlannedSend,
-): Promise<'sent' | 'retried' | 'dead'> {
+): Promise<'sent' | 'retried' | 'rateLimited' | 'dead'> {
   let result: SlackResult;
   try {
     // An earlier try may have posted before its process died: record that post, do not repeat it.
@@ -241,7 +243,7 @@ async function deliverOne(
       await run(tx, recordOutboxRateLimited(row.id, retryAt, now));
     });
     deps.log.warn({ ...context, retryAfterSeconds: result.retryAfterSeconds, tries: row.rate_limited + 1 }, 'slack rate limited');
-    return 'retried';
+    return 'rateLimited';
   }
   const permanent = result.kind === 'slack_error';
   const attempts = row.attempts + 1;

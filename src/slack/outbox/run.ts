@@ -3,7 +3,7 @@ import type { SlackApi } from '../../clients/slack-api.ts';
 import type { JobQueue } from '../../db/job-queue.ts';
 import type { Pool } from '../../db/pool.ts';
 import type { Logger } from '../../log.ts';
-import { deliverDue } from './deliver.ts';
+import { type DeliverySummary, deliverDue } from './deliver.ts';
 import { SLACK_DELIVERY_QUEUE, WAKE_UP_KEY, waitOrWake } from './kick.ts';
 
 export interface DeliveryRunOptions {
@@ -27,6 +27,8 @@ export interface DeliveryRunDeps {
   slack: SlackApi;
   now: () => Date;
   log: Logger;
+  /** Told what each pass delivered (for the metrics). */
+  onDelivered?: (summary: DeliverySummary) => void;
 }
 
 /**
@@ -58,7 +60,8 @@ export async function runDelivery(deps: DeliveryRunDeps, options: DeliveryRunOpt
       log: deps.log,
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     });
-    if (summary.sent + summary.retried + summary.dead > 0) deps.log.info(summary, 'slack delivery run');
+    deps.onDelivered?.(summary);
+    if (summary.sent + summary.retried + summary.rateLimited + summary.dead > 0) deps.log.info(summary, 'slack delivery run');
     if (summary.nextDueAt === null) {
       const left = lingerMs - (performance.now() - started);
       if (options.stopping?.aborted !== false || left <= 0) return;

@@ -1,3 +1,4 @@
+import { createMetrics } from '../../../src/metrics.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSlackApi, type SlackApi } from '../../../src/clients/slack-api.ts';
 import { withOutboxMetadata } from '../../../src/slack/outbox/reconcile.ts';
@@ -98,7 +99,7 @@ describe('slack delivery', () => {
     const first = await enqueue(post('alert:lead:1', 'C1', 'Ada Lovelace is now an A lead'));
     expect(first).toMatchObject({ version: 1, changed: true });
 
-    expect(await deliverDue(deps())).toEqual({ sent: 1, retried: 0, dead: 0, nextDueAt: null });
+    expect(await deliverDue(deps())).toEqual({ sent: 1, retried: 0, rateLimited: 0, dead: 0, nextDueAt: null });
     const posted = fake.succeeded('chat.postMessage');
     expect(posted).toHaveLength(1);
     const ts = posted[0]!.response!['ts'];
@@ -276,7 +277,7 @@ describe('slack delivery', () => {
   it('dead-letters a permanent error after one try; an admin can list and retry it', async () => {
     fake.failNext('chat.postMessage', 1, { slackError: 'channel_not_found' });
     const { id } = await enqueue(post('alert:lead:400', 'C0GONE', 'nowhere'));
-    expect(await deliverDue(deps())).toEqual({ sent: 0, retried: 0, dead: 1, nextDueAt: null });
+    expect(await deliverDue(deps())).toEqual({ sent: 0, retried: 0, rateLimited: 0, dead: 1, nextDueAt: null });
     expect(fake.calls('chat.postMessage')).toHaveLength(1);
     expect(await listDeadDeliveries(db.pool, 10)).toEqual([
       expect.objectContaining({ id, key: 'alert:lead:400', last_error: 'channel_not_found', attempts: 1 }),
@@ -432,7 +433,7 @@ describe('slack delivery', () => {
     try {
       const job = createSlackDeliveryJob(slack);
       await boss.createQueue(job.name, job.queue);
-      const ctx = { pool: db.pool, boss, log, now: () => new Date() } as unknown as AppContext;
+      const ctx = { pool: db.pool, boss, log, now: () => new Date(), metrics: createMetrics({ defaults: false }) } as unknown as AppContext;
       // A wake-up deferred an hour (as the handler leaves one after a long backoff), then kicks: they
       // collapse into that one waiting wake-up and pull it forward to now.
       await boss.send(
@@ -489,7 +490,7 @@ describe('slack delivery', () => {
     try {
       const job = createSlackDeliveryJob(slack, { stopping: stopping.signal, lingerMs: 600_000 });
       await boss.createQueue(job.name, job.queue);
-      const ctx = { pool: db.pool, boss, log, now: () => new Date() } as unknown as AppContext;
+      const ctx = { pool: db.pool, boss, log, now: () => new Date(), metrics: createMetrics({ defaults: false }) } as unknown as AppContext;
       const kicks = await listenForSlackKicks(db.url, boss, log);
       let runs = 0;
       let finished = 0;
