@@ -8,8 +8,9 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { errorBody } from './errors.ts';
 import { FloodLimit } from './flood-limit.ts';
-import { mountHealth } from './health.ts';
+import { mountHealth, mountMetrics } from './health.ts';
 import { mountImports } from './imports.ts';
+import { mountApiDocs } from './openapi.ts';
 import type { WebhookSource } from './sources.ts';
 import { mountWebhooks } from './webhooks.ts';
 import type { AppEnv } from './env.ts';
@@ -65,12 +66,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   });
   mountHealth(app, deps);
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', deps.metrics.registry.contentType);
-    return c.body(await deps.metrics.registry.metrics());
-  });
+  mountMetrics(app, deps.metrics);
   mountWebhooks(app, { ...deps, floodLimit: deps.floodLimit ?? new FloodLimit(() => deps.now().getTime()) });
   mountImports(app, deps);
+  mountApiDocs(app);
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
     if (isConnectionError(err) || isLeadlineError(err, 'database_unavailable')) {

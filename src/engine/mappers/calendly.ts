@@ -22,7 +22,8 @@ const EVENT_TYPES: ReadonlyMap<string, string> = new Map([
   ['invitee.canceled', 'meeting.canceled'],
 ]);
 
-const calendlySchema = z.object({
+/** A Calendly webhook body as the mapper reads it (also the source of its OpenAPI schema). */
+export const calendlySchema = z.object({
   event: z.string(),
   created_at: optionalTimestamp,
   payload: z.object({

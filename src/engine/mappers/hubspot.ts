@@ -23,7 +23,8 @@ import {
   zodIssues,
 } from './common.ts';
 
-const subscriptionEventSchema = z.object({
+/** One HubSpot subscription event as the mapper reads it (also the source of its OpenAPI schema). */
+export const subscriptionEventSchema = z.object({
   eventId: idSchema.optional(),
   subscriptionId: idSchema.optional(),
   portalId: idSchema.optional(),
@@ -247,6 +248,40 @@ const formSubmissionSchema = z.object({
   'page-url': looseText,
   timestamp: z.number().optional().catch(undefined),
 });
+
+const workflowScalar = z.union([z.string(), z.number()]).optional();
+
+/**
+ * A workflow "Send a webhook" body, for documentation only: `mapWorkflowContact` reads any object
+ * by field name (see `workflowFields`) and does not parse with this. Other fields become metadata.
+ */
+export const workflowContactSchema = z
+  .object({
+    email: z.string().optional(),
+    firstname: workflowScalar,
+    lastname: workflowScalar,
+    company: workflowScalar,
+    jobtitle: workflowScalar,
+    phone: workflowScalar,
+    mobilephone: workflowScalar,
+    country: workflowScalar,
+    state: workflowScalar,
+    website: workflowScalar,
+    hs_object_id: workflowScalar,
+    vid: workflowScalar,
+    dealstage: workflowScalar.describe('a deal workflow\'s stage: closedwon / closedlost close the deal'),
+    utm_source: workflowScalar,
+    utm_medium: workflowScalar,
+    utm_campaign: workflowScalar,
+    utm_term: workflowScalar,
+    utm_content: workflowScalar,
+    properties: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('the contact record\'s properties; values may be wrapped as {"value": …}'),
+    'form-submissions': z.array(formSubmissionSchema).optional(),
+  })
+  .loose();
 
 /** The newest entry of the legacy contact record's `form-submissions`, when there is one. */
 function latestFormSubmission(

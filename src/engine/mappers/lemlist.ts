@@ -37,7 +37,8 @@ const EVENT_TYPES: ReadonlyMap<string, string> = new Map([
 
 // Only the fields below are read; everything else, including the shared `secret` Lemlist echoes
 // back in every activity, is dropped by construction and can never reach an event.
-const activitySchema = z.object({
+/** One Lemlist activity as the mapper reads it (also the source of its OpenAPI schema). */
+export const activitySchema = z.object({
   _id: idSchema.optional(),
   type: z.string().trim().min(1).max(100),
   createdAt: optionalTimestamp,

@@ -32,7 +32,8 @@ const PAST_TENSE: ReadonlyMap<string, string> = new Map([
 const number = z.number().optional().catch(undefined);
 const named = { id: idSchema.optional().catch(undefined), name: looseText };
 
-const entitySchema = z.object({
+/** A MOCO entity as the mapper reads it (also the source of its OpenAPI schema). */
+export const entitySchema = z.object({
   id: idSchema,
   name: looseText,
   title: looseText,
@@ -58,10 +59,10 @@ const entitySchema = z.object({
 });
 type Entity = z.infer<typeof entitySchema>;
 
-const personSchema = z.object({ id: idSchema, name: looseText, firstname: looseText, lastname: looseText });
+export const personSchema = z.object({ id: idSchema, name: looseText, firstname: looseText, lastname: looseText });
 
 // `Invoice::Payment`: a payment names its invoice, never a person.
-const paymentSchema = z.object({
+export const paymentSchema = z.object({
   id: idSchema,
   date: looseText,
   paid_total: z.number().refine(Number.isFinite, 'must be a finite number'),

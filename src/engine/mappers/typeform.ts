@@ -20,7 +20,8 @@ import {
   zodIssues,
 } from './common.ts';
 
-const typeformSchema = z.object({
+/** A Typeform webhook body as the mapper reads it (also the source of its OpenAPI schema). */
+export const typeformSchema = z.object({
   event_id: idSchema.optional(),
   event_type: z.string(),
   form_response: z.object({
