@@ -21,6 +21,8 @@ const envSchema = z.object({
     .optional(),
   LEADLINE_DATA_DIR: z.string().min(1).default('./.data'),
   LEADLINE_RULES: z.string().min(1).optional(),
+  // 1: a change of the ruleset file reloads it, as SIGHUP does.
+  LEADLINE_RULES_WATCH: z.enum(['0', '1']).default('0'),
   LEADLINE_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LEADLINE_DECAY_CRON: z.string().min(1).default('0 2 * * *'),
@@ -89,6 +91,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   rulesPath: string;
+  /** Reload the ruleset when its file changes (SIGHUP always does). */
+  rulesWatch: boolean;
   role: 'all' | 'web' | 'worker';
   logLevel: string;
   decayCron: string;
@@ -132,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(cwd, e.LEADLINE_DATA_DIR),
     rulesPath: e.LEADLINE_RULES === undefined ? DEFAULT_RULES_PATH : path.resolve(cwd, e.LEADLINE_RULES),
+    rulesWatch: e.LEADLINE_RULES_WATCH === '1',
     role: e.LEADLINE_ROLE,
     logLevel: e.LOG_LEVEL,
     decayCron: e.LEADLINE_DECAY_CRON,

@@ -12,6 +12,7 @@ import type { Logger } from './log.ts';
 import { createMetrics, registerDatabaseGauges } from './metrics.ts';
 import type { Started } from './runtime/roles.ts';
 import { loadSlackApp, startWebRole } from './runtime/web.ts';
+import { startRulesetReload } from './runtime/reload.ts';
 import { startWorkerProbes, startWorkerRole } from './runtime/worker.ts';
 
 
@@ -41,6 +42,10 @@ export interface Runtime {
   databaseUrl: string;
   pool: Pool;
   boss: Boss;
+  /** The context every use case runs with (its `ruleset` is the running version). */
+  ctx: AppContext;
+  /** What SIGHUP does: read the ruleset file again and announce a valid new version. */
+  reloadRuleset(): Promise<'announced' | 'unchanged' | 'refused'>;
   stop(): Promise<void>;
 }
 
@@ -78,13 +83,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     registerDatabaseGauges(metrics, pool);
     metrics.rulesetInfo.set({ version: ruleset.version }, 1);
     const ctx: AppContext = { pool, queue: boss, ruleset, log, metrics, now, classifyText: config.openai !== undefined };
-    const started: Started = { config, log, url, pool, boss, ctx, cleanups };
+    const started: Started = { config, log, url, pool, boss, ctx, cleanups, onRulesetChange: [] };
     if (config.role !== 'web') await startWorkerRole(started, options.schedules !== false);
     const serverUrl =
       config.role === 'worker' ? await startWorkerProbes(started) : await startWebRole(started, metrics, options.env ?? process.env);
     if (config.role === 'worker') {
       log.info({ role: config.role, ruleset: ruleset.version, ...(serverUrl === null ? {} : { url: serverUrl }) }, 'Leadline workers are running');
     }
+
+    const reload = await startRulesetReload(started, { rulesPath: config.rulesPath, watch: config.rulesWatch });
+    cleanups.unshift(() => reload.stop());
 
     let stopping: Promise<void> | null = null;
     const embedded = embeddedHolder.current;
@@ -93,6 +101,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       databaseUrl: url,
       pool,
       boss,
+      ctx,
+      reloadRuleset: () => reload.fromFile(),
       stop: () => {
         stopping ??= shutdown(cleanups, embedded, config.shutdownTimeoutMs, log);
         return stopping;

@@ -8,6 +8,7 @@ export async function notify(db: Queryable, channel: string, payload = ''): Prom
 
 /**
  * Listens on `channel` with a connection of its own and calls `onNotify` for every notification.
+ * `onNotify` gets the notification's payload (none for the call after a reconnect).
  * A dropped connection is replaced (tried again every 1 s, backing off to 30 s, for as long as the
  * database is away), and `onNotify` is called once then, since a notification may have been missed
  * meanwhile. TCP keepalive finds a connection that died without a word (a failover, a NAT).
@@ -19,7 +20,7 @@ export async function notify(db: Queryable, channel: string, payload = ''): Prom
 export async function listen(
   connectionString: string,
   channel: string,
-  onNotify: () => void,
+  onNotify: (payload?: string) => void,
   applicationName: string,
   /** Told of each failed reconnect, with the delay before the next try. */
   onRetry: (err: unknown, delayMs: number) => void = () => {},
@@ -29,7 +30,7 @@ export async function listen(
   const reconnect = (delayMs: number) => {
     if (stopped) return;
     setTimeout(() => {
-      connect().then(onNotify, (err: unknown) => {
+      connect().then(() => onNotify(), (err: unknown) => {
         const next = Math.min(delayMs * 2, 30_000);
         onRetry(err, next);
         reconnect(next);
@@ -52,7 +53,7 @@ export async function listen(
       // A failed connect() rejects and is retried by its caller; a live connection lost is retried here.
       if (wasListening) reconnect(1_000);
     };
-    next.on('notification', onNotify);
+    next.on('notification', (message) => onNotify(message.payload));
     next.on('error', lost);
     next.on('end', lost);
     try {

@@ -1,5 +1,6 @@
 import type { AppContext } from '../app/context.ts';
 import type { Config } from '../config.ts';
+import type { Ruleset } from '../engine/ruleset.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Boss } from '../jobs/boss.ts';
 import type { Logger } from '../log.ts';
@@ -15,4 +16,6 @@ export interface Started {
   ctx: AppContext;
   /** Shutdown steps, run first to last: a role adds its own in front (`unshift`). */
   cleanups: (() => Promise<void>)[];
+  /** Told when another ruleset version takes over (`ctx.ruleset` is already the new one). */
+  onRulesetChange: ((ruleset: Ruleset) => void | Promise<void>)[];
 }

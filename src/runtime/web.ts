@@ -27,13 +27,19 @@ export const loadSlackApp = () => import('../bot/slack-app.ts');
  */
 export async function startWebRole(started: Started, metrics: Metrics, env: NodeJS.ProcessEnv): Promise<string> {
   const { config, ctx, log, boss } = started;
-  const { ruleset, now } = ctx;
+  const { now } = ctx;
   let shuttingDown = false;
   // CSV rows are history being loaded, never a reason to jump the queue.
   const intake = new IntakeWriter(started.pool, boss, {
-    urgent: (item) => item.scheme !== 'csv' && isUrgentEvent(item.event as LeadlineEvent, ruleset, now()),
+    urgent: (item) => item.scheme !== 'csv' && isUrgentEvent(item.event as LeadlineEvent, ctx.ruleset, now()),
   });
-  const sources = resolveSources(ruleset, env);
+  const sources = resolveSources(ctx.ruleset, env);
+  // A reloaded ruleset brings its sources (secrets, flood limits, on_invalid) into the same map.
+  started.onRulesetChange.push((next) => {
+    const fresh = resolveSources(next, env);
+    sources.clear();
+    for (const [name, source] of fresh) sources.set(name, source);
+  });
   const missing = [...sources.values()].filter((s) => s.secret === null).map((s) => `${s.name} (${s.secretEnv})`);
   if (missing.length > 0) log.warn({ sources: missing }, 'webhook sources without a secret refuse deliveries');
   const app = createApp({
@@ -77,6 +83,6 @@ export async function startWebRole(started: Started, metrics: Metrics, env: Node
     await slackApp?.stop();
     await intake.drain();
   });
-  log.info({ url: serverUrl, role: config.role, ruleset: ruleset.version }, 'Leadline is listening');
+  log.info({ url: serverUrl, role: config.role, ruleset: ctx.ruleset.version }, 'Leadline is listening');
   return serverUrl;
 }

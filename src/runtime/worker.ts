@@ -40,8 +40,19 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
     await kickSlackDelivery(boss);
   }
   if (!schedules) return;
+  let running = startLeadlineSchedules(started, slackApi !== null);
+  cleanups.unshift(() => running.stop());
+  // The digest's cron and the time zone come from the ruleset: a reload starts them afresh.
+  started.onRulesetChange.push(async () => {
+    await running.stop();
+    running = startLeadlineSchedules(started, slackApi !== null);
+  });
+}
+
+function startLeadlineSchedules(started: Started, deliversToSlack: boolean): { stop(): Promise<void> } {
+  const { config, ctx, boss, log } = started;
   const timezone = ctx.ruleset.timezone;
-  const running = startSchedules(
+  return startSchedules(
     [
       { queue: DECAY_QUEUE, cron: config.decayCron, timezone },
       // Hourly: upkeep thresholds are hours and days, and findings are reported once.
@@ -51,11 +62,10 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
       { queue: DIGEST_QUEUE, cron: ctx.ruleset.slack.digest_cron, timezone },
       // A backstop for the wake-ups: should a NOTIFY be lost (a listener between reconnects, a
       // pooler that drops LISTEN), nothing due waits in the outbox longer than a minute.
-      ...(slackApi === null ? [] : [{ queue: SLACK_DELIVERY_QUEUE, cron: '* * * * *', timezone }]),
+      ...(deliversToSlack ? [{ queue: SLACK_DELIVERY_QUEUE, cron: '* * * * *', timezone }] : []),
     ],
     { pool: started.pool, queue: boss, log },
   );
-  cleanups.unshift(() => running.stop());
 }
 
 /**

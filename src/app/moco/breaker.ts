@@ -1,9 +1,7 @@
 import { run } from '../../db/pool.ts';
 import { claimOutageAnnouncement, closeOutage, openOutage, recordOutageFailure, selectOutage } from '../../db/sql/moco-sync.ts';
-import { isAdmin } from '../../engine/team.ts';
 import { LeadlineError } from '../../errors.ts';
-import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
-import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
+import { notifyAdmins } from '../commands/notify-admins.ts';
 import type { AppContext } from '../context.ts';
 
 /** Consecutive syncs that could not reach MOCO before the breaker opens. */
@@ -75,14 +73,6 @@ export async function recordMocoReachable(ctx: AppContext, account: string): Pro
   await tellAdmins(ctx, `recovered:${closed.opened_at.getTime()}`, '✅ MOCO answers again: the waiting syncs are completing.');
 }
 
-async function tellAdmins(ctx: AppContext, key: string, text: string): Promise<void> {
-  const admins = ctx.ruleset.team.members.filter((m) => isAdmin(m));
-  for (const admin of admins) {
-    await enqueueSlack(
-      ctx.pool,
-      { key: `moco:${key}:${admin.id}`, kind: 'moco', method: 'chat.postMessage', channel: admin.slack_user_id, payload: { text } },
-      ctx.now(),
-    );
-  }
-  if (admins.length > 0) await kickSlackDelivery(ctx.queue);
+function tellAdmins(ctx: AppContext, key: string, text: string): Promise<number> {
+  return notifyAdmins(ctx, { kind: 'moco', key: `moco:${key}`, text });
 }

@@ -7,3 +7,11 @@ export function recordRuleset(version: string, body: string): Sql {
     values: [version, body],
   };
 }
+
+/** The text of a version some process ran with (or announced), to load it the same everywhere. */
+export function selectRulesetBody(version: string): Sql<{ body: string }> {
+  return { text: 'SELECT body FROM rulesets WHERE version = $1', values: [version] };
+}
+
+/** The channel a reloaded ruleset is announced on; the payload is its version. */
+export const RULESET_CHANNEL = 'leadline_ruleset';
