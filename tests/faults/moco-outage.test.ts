@@ -8,6 +8,7 @@ import { withTransaction } from '../../src/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { jobContext, testRuleset } from '../support/engine-fixtures.ts';
 import { type FakeMoco, startFakeMoco } from '../support/fake-moco.ts';
+import { MOCO_ANNA, MOCO_SAM, mocoRulesYaml } from '../support/moco-rules.ts';
 import { report } from './support/report.ts';
 
 const MINUTE = 60_000;
@@ -15,28 +16,7 @@ const DEALS = 12;
 // How the moco-sync queue retries a sync that failed (src/jobs/moco-sync.ts: 30 s, backing off).
 const RETRY_STEP_MS = 30_000;
 
-const RULES_YAML = `
-version: moco-outage
-intent:
-  intents: [research, b2b, co_creation]
-deals:
-  currency: EUR
-pipelines:
-  - id: b2b
-    name: B2B customers
-    intent: b2b
-    stages:
-      - { id: new, name: New lead }
-      - { id: won, name: Won, won: true }
-      - { id: lost, name: Lost, lost: true }
-slack: { deals_channel: C0DEALS001 }
-moco: { on_won: offer, tax: 19, due_days: 30 }
-team:
-  members:
-    - { id: anna, slack_user_id: U0ANNA001, name: Anna, role: rep, email: anna@leadline.example }
-    - { id: sam, slack_user_id: U0SAMADM5, name: Sam, role: admin }
-    - { id: lena, slack_user_id: U0LENAAD6, name: Lena, role: admin }
-`;
+const RULES_YAML = mocoRulesYaml('moco-outage', [MOCO_ANNA, MOCO_SAM, '{ id: lena, slack_user_id: U0LENAAD6, name: Lena, role: admin }']);
 
 /**
  * MOCO misbehaving for six minutes on an injected clock while deals are won: two minutes of 503s,

@@ -10,29 +10,9 @@ import { withTransaction } from '../../../src/db/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 import { fixedClock, jobContext, testRuleset } from '../../support/engine-fixtures.ts';
 import { type FakeMoco, startFakeMoco } from '../../support/fake-moco.ts';
+import { MOCO_ANNA, MOCO_SAM, mocoRulesYaml } from '../../support/moco-rules.ts';
 
-const RULES_YAML = `
-version: moco-sync-test
-intent:
-  intents: [research, b2b, co_creation]
-deals:
-  currency: EUR
-pipelines:
-  - id: b2b
-    name: B2B customers
-    intent: b2b
-    stages:
-      - { id: new, name: New lead }
-      - { id: won, name: Won, won: true }
-      - { id: lost, name: Lost, lost: true }
-slack: { deals_channel: C0DEALS001 }
-moco: { on_won: offer, tax: 19, due_days: 30 }
-team:
-  members:
-    - { id: anna, slack_user_id: U0ANNA001, name: Anna, role: rep, email: anna@leadline.example }
-    - { id: ben, slack_user_id: U0BEN0002, name: Ben, role: rep }
-    - { id: sam, slack_user_id: U0SAMADM5, name: Sam, role: admin }
-`;
+const RULES_YAML = mocoRulesYaml('moco-sync-test', [MOCO_ANNA, '{ id: ben, slack_user_id: U0BEN0002, name: Ben, role: rep }', MOCO_SAM]);
 
 const NOW = '2026-11-20T12:00:00.000Z';
 
