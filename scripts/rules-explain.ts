@@ -5,25 +5,16 @@
 // change can be tried on a fixed event file before it is deployed. Each event's occurred_at is
 // the clock, so the output for a given pair of files never changes.
 import { readFile } from 'node:fs/promises';
-import { assignOwner } from '../src/engine/assignment.ts';
-import { type AssignmentLedger, type AssignmentResult, emptyLedger } from '../src/engine/assignment-model.ts';
 import { paymentOf } from '../src/engine/deals.ts';
+import { identityKeys } from '../src/engine/identity.ts';
 import { explainAssignment, explainRouting } from '../src/engine/explain.ts';
 import { intentShares } from '../src/engine/facts.ts';
-import { identityKeys } from '../src/engine/identity.ts';
-import {
-  emptyLeadState,
-  type LeadChange,
-  type LeadOutcome,
-  type LeadState,
-  processLeadEvents,
-  type StoredEvent,
-} from '../src/engine/lead-processor.ts';
+import { type LeadChange, type LeadOutcome, processLeadEvents, type StoredEvent } from '../src/engine/lead-processor.ts';
 import { mapNative } from '../src/engine/mappers/native.ts';
-import { decideRouting, type RoutingDecision } from '../src/engine/routing.ts';
 import type { Ruleset } from '../src/engine/ruleset.ts';
 import { rulesetVersion } from '../src/ruleset-file.ts';
 import { checkRulesetText, formatIssue } from '../src/ruleset-lines.ts';
+import { Desk, type Lead, type Routed } from './replay-desk.ts';
 
 const USAGE = 'usage: npm run rules:explain -- file.yml events.jsonl [--source name]';
 
@@ -114,94 +105,6 @@ function readEvents(file: string, text: string, source: string): { line: number;
 
 function isBatch(body: unknown): body is { events: unknown[] } {
   return typeof body === 'object' && body !== null && Array.isArray((body as { events?: unknown }).events);
-}
-
-interface Routed {
-  decision: RoutingDecision;
-  assignment: AssignmentResult | null;
-}
-
-interface Lead {
-  state: LeadState;
-  /** Like leads.status: only a lead in the pool without an open deal is routed again. */
-  status: 'pool' | 'routed' | 'conflict';
-  openDeals: { dealId: string; pipelineId: string }[];
-}
-
-/** The in-memory stand-ins for what processing keeps in PostgreSQL. */
-class Desk {
-  private readonly leads = new Map<string, Lead>();
-  private readonly owners = new Map<string, string>();
-  private readonly ledgers = new Map<string, AssignmentLedger>();
-  private readonly openDealsOf = new Map<string, number>();
-  private deals = 0;
-  routed = 0;
-  conflicts = 0;
-
-  private readonly ruleset: Ruleset;
-
-  constructor(ruleset: Ruleset) {
-    this.ruleset = ruleset;
-  }
-
-  get leadCount(): number {
-    return this.leads.size;
-  }
-
-  /** Find-or-create as identify.ts does it: any known identifier (email first) keeps its lead. */
-  leadFor(event: StoredEvent): Lead {
-    const keys = identityKeys(event).map((key) => `${key.kind}:${key.value}`);
-    const known = keys.map((key) => this.owners.get(key)).find((id) => id !== undefined);
-    const id = known ?? `lead-${this.leads.size + 1}`;
-    // A key another lead owns stays with it: merging two leads is a human decision.
-    for (const key of keys) if (!this.owners.has(key)) this.owners.set(key, id);
-    let lead = this.leads.get(id);
-    if (lead === undefined) {
-      lead = { state: emptyLeadState(id), status: 'pool', openDeals: [] };
-      this.leads.set(id, lead);
-    }
-    return lead;
-  }
-
-  /** Routing as process-events does it, then the owner from the pipeline's ledger. */
-  route(lead: Lead, outcome: LeadOutcome, now: Date): Routed | null {
-    if (this.ruleset.pipelines.length === 0 || lead.status !== 'pool' || lead.openDeals.length > 0) return null;
-    const { state } = outcome;
-    const view = {
-      leadId: state.leadId,
-      score: state.score,
-      intentWeights: outcome.intentWeights,
-      email: state.email,
-      profile: state.profile,
-      openDeals: lead.openDeals,
-    };
-    const decision = decideRouting(view, this.ruleset, now);
-    if (decision.kind === 'conflict') {
-      lead.status = 'conflict';
-      this.conflicts += 1;
-    }
-    if (decision.kind !== 'route') return { decision, assignment: null };
-    this.deals += 1;
-    lead.openDeals.push({ dealId: `deal-${this.deals}`, pipelineId: decision.pipelineId });
-    lead.status = 'routed';
-    this.routed += 1;
-    const assignment = assignOwner(
-      {
-        pipelineId: decision.pipelineId,
-        lead: { leadId: state.leadId, country: state.profile.country ?? null, region: state.profile.region ?? null },
-        ledger: this.ledgers.get(decision.pipelineId) ?? emptyLedger(decision.pipelineId),
-        presence: [...this.openDealsOf].map(([memberId, openDeals]) => ({ memberId, openDeals })),
-      },
-      this.ruleset,
-      now,
-    );
-    this.ledgers.set(decision.pipelineId, assignment.ledger);
-    const o = assignment.outcome;
-    if (o.kind === 'member' || o.kind === 'fallback_owner') {
-      this.openDealsOf.set(o.memberId, (this.openDealsOf.get(o.memberId) ?? 0) + 1);
-    }
-    return { decision, assignment };
-  }
 }
 
 function changeText(change: LeadChange): string {
