@@ -100,6 +100,12 @@ CREATE TABLE deals (
   moco_invoice_id bigint
 );
 
+CREATE TABLE discarded_jobs (
+  job_id uuid NOT NULL,
+  queue text NOT NULL,
+  discarded_at timestamp with time zone NOT NULL
+);
+
 CREATE TABLE intake_events (
   id uuid NOT NULL,
   source text NOT NULL,
@@ -124,7 +130,8 @@ CREATE TABLE invalid_deliveries (
   reason text NOT NULL,
   detail text NOT NULL,
   attempts integer NOT NULL DEFAULT 1,
-  retried_at timestamp with time zone
+  retried_at timestamp with time zone,
+  discarded_at timestamp with time zone
 );
 
 CREATE TABLE job_slots (
@@ -267,7 +274,8 @@ CREATE TABLE moco_sync_requests (
   attempts integer NOT NULL DEFAULT 0,
   last_error text,
   synced_at timestamp with time zone,
-  updated_at timestamp with time zone NOT NULL DEFAULT now()
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  discarded_at timestamp with time zone
 );
 
 CREATE TABLE organizations (
@@ -284,7 +292,8 @@ CREATE TABLE parked_events (
   ruleset_version text NOT NULL,
   attempts integer NOT NULL DEFAULT 1,
   parked_at timestamp with time zone NOT NULL,
-  retried_at timestamp with time zone
+  retried_at timestamp with time zone,
+  discarded_at timestamp with time zone
 );
 
 CREATE TABLE routing_conflicts (
@@ -374,7 +383,8 @@ CREATE TABLE slack_outbox (
   sent_at timestamp with time zone,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
-  post_attempted_at timestamp with time zone
+  post_attempted_at timestamp with time zone,
+  discarded_at timestamp with time zone
 );
 
 CREATE TABLE tasks (
@@ -428,6 +438,7 @@ ALTER TABLE deal_stage_history ADD CONSTRAINT deal_stage_history_pkey PRIMARY KE
 ALTER TABLE deals ADD CONSTRAINT deals_lead_id_fkey FOREIGN KEY (lead_id) REFERENCES leads(id) ON DELETE CASCADE;
 ALTER TABLE deals ADD CONSTRAINT deals_pkey PRIMARY KEY (id);
 ALTER TABLE deals ADD CONSTRAINT deals_status_check CHECK ((status = ANY (ARRAY['open'::text, 'won'::text, 'lost'::text])));
+ALTER TABLE discarded_jobs ADD CONSTRAINT discarded_jobs_pkey PRIMARY KEY (job_id);
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_pkey PRIMARY KEY (id);
 ALTER TABLE intake_events ADD CONSTRAINT intake_events_source_external_id_key UNIQUE (source, external_id);
 ALTER TABLE invalid_deliveries ADD CONSTRAINT invalid_deliveries_pkey PRIMARY KEY (id);

@@ -32,6 +32,8 @@ const envSchema = z.object({
   // A batch alternates between the engine's JavaScript and PostgreSQL round trips: with four in
   // flight, both cores stay busy while batches wait on each other.
   LEADLINE_WORKER_CONCURRENCY: positiveInt.max(32).default(4),
+  // How long routing decisions, assignment history and the audit log are kept.
+  LEADLINE_AUDIT_DAYS: positiveInt.max(3650).default(400),
   LEADLINE_IMPORT_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
   SLACK_SIGNING_SECRET: z.string().min(16, 'must be the app signing secret').optional(),
@@ -86,6 +88,8 @@ export interface SlackConfig {
 export interface Config {
   port: number;
   host: string;
+  /** Days decisions and the audit log are kept before the hourly upkeep deletes them. */
+  auditDays: number;
   /** Where a `worker`-role process serves its probes and metrics; null: it serves no HTTP. */
   workerPort: number | null;
   databaseUrl: string | undefined;
@@ -133,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port: e.PORT,
     host: e.HOST,
     workerPort: e.LEADLINE_WORKER_PORT ?? null,
+    auditDays: e.LEADLINE_AUDIT_DAYS,
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(cwd, e.LEADLINE_DATA_DIR),
     rulesPath: e.LEADLINE_RULES === undefined ? DEFAULT_RULES_PATH : path.resolve(cwd, e.LEADLINE_RULES),

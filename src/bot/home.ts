@@ -1,22 +1,30 @@
 import type { App } from '@slack/bolt';
 import { setAway } from '../app/commands/away.ts';
 import type { AppContext } from '../app/context.ts';
+import { listDeadLetters } from '../app/dead-letters.ts';
 import { loadHome } from '../app/queries/home.ts';
 import { AWAY_UNTIL_BACK } from '../engine/presence.ts';
 import { kickSlackDelivery } from '../slack/outbox/kick.ts';
 import { enqueueSlack } from '../slack/outbox/enqueue.ts';
+import { MAX_HOME_DEAD_LETTERS } from '../slack/render/dead-letters.ts';
 import { HOME_ACTIONS, renderHome } from '../slack/render/home.ts';
 import { callerOf } from './lead-respond.ts';
 
 /**
  * Renders and publishes a user's Home tab through the outbox, keyed `home:<userId>`, so opens in
- * quick succession coalesce into one `views.publish` of the latest content.
+ * quick succession coalesce into one `views.publish` of the latest content. Active admins also
+ * get the dead letters, with `deadLetterNotice` (what their last press did) above them.
  *
  * @example
  * await publishHome(ctx, 'U0ANNA001');
  */
-export async function publishHome(ctx: AppContext, userId: string): Promise<void> {
-  const view = renderHome(await loadHome(ctx, userId));
+export async function publishHome(ctx: AppContext, userId: string, options: { deadLetterNotice?: string } = {}): Promise<void> {
+  const data = await loadHome(ctx, userId);
+  if (callerOf(ctx.ruleset, userId).isAdmin) {
+    const letters = await listDeadLetters(ctx, MAX_HOME_DEAD_LETTERS);
+    data.deadLetters = { ...letters, notice: options.deadLetterNotice ?? null };
+  }
+  const view = renderHome(data);
   await enqueueSlack(
     ctx.pool,
     { key: `home:${userId}`, kind: 'home', method: 'views.publish', channel: userId, payload: { view } },

@@ -36,6 +36,7 @@ import { commandInteraction, respond } from '../slack/respond.ts';
 import { AWAY_UNTIL_BACK } from '../engine/presence.ts';
 import { registerDealButtons } from './deal-buttons.ts';
 import { runDealCommand } from './deal-commands.ts';
+import { runFairness, runWhy } from './lead-reports.ts';
 
 export interface LeadCommandOptions {
   /** The process's intake writer (one per process shares group commits); a new one by default. */
@@ -59,6 +60,7 @@ function refusal(command: LeadCommand, caller: Caller, ruleset: Ruleset): string
   }
   if ((command.kind === 'forget' || command.kind === 'export') && !caller.isAdmin) return ADMINS_ONLY;
   if (command.kind === 'reopen' && !caller.canManage) return 'Only managers and admins can reopen a deal.';
+  if (command.kind === 'fairness' && !caller.canManage) return MANAGERS_ONLY;
   return null;
 }
 
@@ -132,6 +134,10 @@ export function registerLeadCommand(app: App, ctx: AppContext, options: LeadComm
         case 'lost':
         case 'reopen':
           return runDealCommand(ctx, member, target, parsed);
+        case 'why':
+          return runWhy(ctx, target, parsed.email);
+        case 'fairness':
+          return runFairness(ctx, target, parsed);
       }
     });
   });

@@ -24,6 +24,8 @@ export const SUBCOMMANDS = [
   'won',
   'lost',
   'reopen',
+  'why',
+  'fairness',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -45,6 +47,9 @@ export type LeadCommand =
   | { kind: 'won'; email: string; amount: number; currency: string | null }
   | { kind: 'lost'; email: string; reason: string }
   | { kind: 'reopen'; email: string }
+  | { kind: 'why'; email: string }
+  /** `pipeline` null: every pipeline; as typed (an id or a name), matched against the ruleset later. */
+  | { kind: 'fairness'; pipeline: string | null; days: number }
   | { kind: 'lookup'; query: LookupQuery }
   | { kind: 'usage'; subcommand: Subcommand; problem: string };
 
@@ -52,6 +57,9 @@ export const MAX_NOTE = 2_000;
 export const MAX_TOP = 20;
 const DEFAULT_TOP = 10;
 const MAX_AWAY_DAYS = 366;
+export const DEFAULT_FAIRNESS_DAYS = 30;
+/** Decisions are kept this long by default (LEADLINE_AUDIT_DAYS), so a longer window would show less than it says. */
+export const MAX_FAIRNESS_DAYS = 400;
 
 const emailArg = z
   .string()
@@ -69,6 +77,11 @@ const topArg = z.coerce
   .int('n must be a whole number')
   .min(1, 'n must be at least 1')
   .transform((n) => Math.min(n, MAX_TOP));
+const daysArg = z.coerce
+  .number()
+  .int('days must be a whole number')
+  .min(1, 'days must be at least 1')
+  .max(MAX_FAIRNESS_DAYS, `days can be at most ${MAX_FAIRNESS_DAYS}`);
 const mentionArg = z
   .string()
   .regex(/^<@([UW][A-Z0-9]{2,20})>$/, 'mention the person, e.g. @anna')
@@ -257,7 +270,8 @@ export function parseLeadCommand(raw: string, now: Date, timeZone: string): Lead
       return n.success ? { kind: 'top', n: n.data } : usage('top', n.error);
     }
     case 'forget':
-    case 'export': {
+    case 'export':
+    case 'why': {
       const email = emailArg.safeParse(args);
       return email.success ? { kind: sub, email: email.data } : usage(sub, email.error);
     }
@@ -282,12 +296,34 @@ export function parseLeadCommand(raw: string, now: Date, timeZone: string): Lead
     case 'lost':
     case 'reopen':
       return parseDealCommand(sub, rest);
+    case 'fairness':
+      return parseFairness(rest);
     case 'away': {
       const until = parseUntil(args, now, timeZone);
       if (until !== null && !(until instanceof Date)) return usage('away', until.error);
       return { kind: 'away', until };
     }
   }
+}
+
+/**
+ * `fairness [pipeline] [days]`: a last word of digits is the days; the words before it name the
+ * pipeline (its id or its name, which may hold spaces).
+ *
+ * @example
+ * parseFairness(['B2B', 'customers', '90']) // { kind: 'fairness', pipeline: 'B2B customers', days: 90 }
+ */
+function parseFairness(rest: readonly string[]): LeadCommand {
+  const words = rest.filter((word) => word !== '');
+  const last = words.at(-1);
+  let days = DEFAULT_FAIRNESS_DAYS;
+  if (last !== undefined && /^[-+]?\d+(?:[.,]\d+)?$/.test(last)) {
+    const parsed = daysArg.safeParse(last.replace(',', '.'));
+    if (!parsed.success) return usage('fairness', parsed.error);
+    days = parsed.data;
+    words.pop();
+  }
+  return { kind: 'fairness', pipeline: words.length === 0 ? null : words.join(' '), days };
 }
 
 /** `won <email> <amount> [currency]`, `lost <email> <reason>`, `reopen <email>`. */

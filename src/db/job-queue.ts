@@ -3,10 +3,11 @@ import type { Queryable } from './pool.ts';
 
 /**
  * What the application layer may do with the job queue: enqueue (`send`, `insert`, inside a
- * transaction with `{ db: inTransaction(tx) }`) and move the one Slack wake-up earlier (`upsert`).
+ * transaction with `{ db: inTransaction(tx) }`), move the one Slack wake-up earlier (`upsert`) and
+ * give a job that used up its retries another go (`retry`, an admin's dead-letter Retry).
  * Workers, queue creation and shutdown stay with `src/jobs` and the runtime.
  */
-export type JobQueue = Pick<PgBoss, 'send' | 'insert' | 'upsert'>;
+export type JobQueue = Pick<PgBoss, 'send' | 'insert' | 'upsert' | 'retry'>;
 
 /**
  * Lets pg-boss statements join a transaction Leadline already holds.

@@ -13,6 +13,36 @@ export interface FairnessRow {
 }
 
 /**
+ * Each rotation member's target share of a pipeline's rotation leads (0–1), in rotation order: the
+ * member's weight over the rotation's total weight, as assignment computes it (`weighted`:
+ * `weights` or the member's `weight`; `capacity`: capacity; otherwise equal). Empty weights: 0.
+ *
+ * @example
+ * targetShares(ruleset, b2b) // Map { 'anna' => 0.5, 'ben' => 0.25, 'carla' => 0.25 }
+ */
+export function targetShares(
+  ruleset: Pick<Ruleset, 'team'>,
+  pipeline: Ruleset['pipelines'][number],
+): Map<string, number> {
+  const { rotation, weights, weightSum } = rotationWeights(ruleset, pipeline);
+  return new Map(rotation.map((id, i) => [id, weightSum === 0 ? 0 : weights[i]! / weightSum]));
+}
+
+function rotationWeights(ruleset: Pick<Ruleset, 'team'>, pipeline: Ruleset['pipelines'][number]) {
+  const members = new Map(ruleset.team.members.map((m) => [m.id, m]));
+  const a = pipeline.assignment;
+  const inner = a.strategy === 'territory' ? a.within : a.strategy;
+  const rotation = rotationMembers(pipeline, ruleset.team);
+  const weights = rotation.map((id) => {
+    const member = members.get(id);
+    if (inner === 'weighted') return a.weights?.[id] ?? member?.weight ?? 1;
+    if (inner === 'capacity') return member?.capacity ?? a.capacity ?? 1;
+    return 1;
+  });
+  return { rotation, weights, weightSum: weights.reduce((sum, w) => sum + w, 0) };
+}
+
+/**
  * Each member's rotation leads against their target share: per pipeline, the share is the member's
  * weight over the rotation's total weight, as assignment computes it (`weighted`: `weights` or the
  * member's `weight`; `capacity`: capacity; otherwise equal). Members in no rotation who still received
@@ -44,18 +74,9 @@ export function fairness(
   };
   let total = 0;
   for (const pipeline of ruleset.pipelines) {
-    const a = pipeline.assignment;
-    const inner = a.strategy === 'territory' ? a.within : a.strategy;
-    const rotation = rotationMembers(pipeline, ruleset.team);
-    const weights = rotation.map((id) => {
-      const member = members.get(id);
-      if (inner === 'weighted') return a.weights?.[id] ?? member?.weight ?? 1;
-      if (inner === 'capacity') return member?.capacity ?? a.capacity ?? 1;
-      return 1;
-    });
-    const weightSum = weights.reduce((sum, w) => sum + w, 0);
     const leads = counts.filter((c) => c.pipeline_id === pipeline.id).reduce((sum, c) => sum + c.received, 0);
     total += leads;
+    const { rotation, weights, weightSum } = rotationWeights(ruleset, pipeline);
     rotation.forEach((id, i) => {
       row(id).expected += weightSum === 0 ? 0 : (leads * weights[i]!) / weightSum;
     });

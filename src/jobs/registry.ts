@@ -13,7 +13,7 @@ import type { JobDefinition, JobInput } from './job.ts';
 import { processEventsJob, processUrgentEventsJob } from './process-events.ts';
 import { slaSweepJob } from './sla.ts';
 import { createSlackDeliveryJob } from './slack-delivery.ts';
-import { upkeepJob } from './upkeep.ts';
+import { createUpkeepJob, upkeepJob } from './upkeep.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds jobs of different payload types
 type AnyJob = JobDefinition<any>;
@@ -30,15 +30,17 @@ const NO_SLACK: SlackApi = {
 
 /**
  * Every job Leadline runs. Without a Slack client the delivery job is left out: messages wait in
- * the outbox until a process with a token delivers them.
+ * the outbox until a process with a token delivers them. `upkeep.auditDays`: how long decisions
+ * are kept (default 400).
  */
 export function leadlineJobs(
   slack: SlackApi | null,
   classifier: IntentClassifier | null = null,
   stopping?: AbortSignal,
   moco: MocoConnection | null = null,
+  upkeep: { auditDays?: number } = {},
 ): AnyJob[] {
-  const jobs: AnyJob[] = [processEventsJob, processUrgentEventsJob, decayJob, upkeepJob, slaSweepJob, digestJob];
+  const jobs: AnyJob[] = [processEventsJob, processUrgentEventsJob, decayJob, createUpkeepJob(upkeep), slaSweepJob, digestJob];
   jobs.push(createMocoSyncJob(moco));
   if (slack !== null) jobs.push(createSlackDeliveryJob(slack, stopping === undefined ? {} : { stopping }));
   if (classifier !== null) jobs.push(createClassifyTextJob(classifier));

@@ -4,6 +4,7 @@ import { IntakeWriter } from '../app/intake/intake-writer.ts';
 import { registerAlertActions } from '../bot/alert-actions.ts';
 import { registerConflictActions } from '../bot/conflict-actions.ts';
 import { registerMocoActions } from '../bot/moco-actions.ts';
+import { registerDeadLetterActions } from '../bot/dead-letter-actions.ts';
 import { registerHome } from '../bot/home.ts';
 import { registerLeadCommand } from '../bot/lead-command.ts';
 import { registerPing } from '../bot/ping.ts';
@@ -63,6 +64,7 @@ export async function startWebRole(started: Started, metrics: Metrics, env: Node
     registerLeadCommand(slack.app, ctx, { intake });
     registerHome(slack.app, ctx);
     registerMocoActions(slack.app, ctx);
+    registerDeadLetterActions(slack.app, ctx, { intake });
   }
   const hono = getRequestListener(app.fetch);
   const slackApp = slack;

@@ -29,7 +29,7 @@ export async function startWorkerRole(started: Started, schedules: boolean): Pro
   const stopping = new AbortController();
   cleanups.unshift(async () => stopping.abort());
   const moco = mocoConnection(started, (outcome) => ctx.metrics.mocoCalls.inc({ outcome }));
-  await startWorkers(boss, ctx, leadlineJobs(slackApi, classifier, stopping.signal, moco), {
+  await startWorkers(boss, ctx, leadlineJobs(slackApi, classifier, stopping.signal, moco, { auditDays: config.auditDays }), {
     [PROCESS_EVENTS_QUEUE]: { batchSize: config.workerBatch, localConcurrency: config.workerConcurrency },
   });
   // A process that died between committing an outcome and waking the delivery job leaves

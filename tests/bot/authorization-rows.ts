@@ -166,6 +166,19 @@ const COMMANDS: Row[] = [
       expect(await first(h, `SELECT channel FROM slack_outbox WHERE kind = 'lead.export' LIMIT 1`)).toEqual({ channel: user });
     },
   },
+  {
+    label: '`/lead why <email>`',
+    access: 'team',
+    run: (h, _s, user) => slash(h, `why ${ADA}`, user),
+    allowed: (h, _s, out) => expectReply(h, out, 'went where it did'),
+  },
+  {
+    label: '`/lead fairness [pipeline] [days]`',
+    access: 'managers',
+    refusal: MANAGERS_ONLY,
+    run: (h, _s, user) => slash(h, 'fairness b2b 30', user),
+    allowed: (h, _s, out) => expectReply(h, out, 'Fairness over the last 30 days'),
+  },
 ];
 
 /** Buttons that open a modal for those allowed and change nothing before it is submitted. */
@@ -270,6 +283,30 @@ const BUTTONS: Row[] = [
     allowed: async (h, s, out) => {
       await expectReply(h, out, 'Retrying the MOCO sync');
       expect(await first(h, 'SELECT state FROM moco_sync_requests WHERE id = $1', [s.syncId])).toEqual({ state: 'pending' });
+    },
+  },
+  {
+    label: 'Home: Retry a dead letter (`deadletter.retry`)',
+    access: 'admins',
+    refusal: ADMINS_ONLY,
+    outsiders: ADMINS_ONLY,
+    scene: ['failedSync'],
+    run: (h, s, user) => press(h, `deadletter.retry:moco:${s.syncId}`, `moco:${s.syncId}`, user),
+    allowed: async (h, s, _out, user) => {
+      await rowOnceThere(h, `SELECT 1 FROM slack_outbox WHERE key = $1 AND payload::text LIKE $2`, [`home:${user}`, `%moco:${s.syncId} retried%`]);
+      expect(await first(h, 'SELECT state FROM moco_sync_requests WHERE id = $1', [s.syncId])).toEqual({ state: 'pending' });
+    },
+  },
+  {
+    label: 'Home: Discard a dead letter (`deadletter.discard`)',
+    access: 'admins',
+    refusal: ADMINS_ONLY,
+    outsiders: ADMINS_ONLY,
+    scene: ['failedSync'],
+    run: (h, s, user) => press(h, `deadletter.discard:moco:${s.syncId}`, `moco:${s.syncId}`, user),
+    allowed: async (h, s, _out, user) => {
+      await rowOnceThere(h, `SELECT 1 FROM slack_outbox WHERE key = $1 AND payload::text LIKE $2`, [`home:${user}`, `%moco:${s.syncId} discarded%`]);
+      expect(await first(h, 'SELECT state, discarded_at IS NOT NULL AS discarded FROM moco_sync_requests WHERE id = $1', [s.syncId])).toEqual({ state: 'failed', discarded: true });
     },
   },
   {

@@ -167,6 +167,7 @@ describe('routing-conflict buttons', () => {
     h.ctx.queue = {
       send: queue.send.bind(queue),
       insert: queue.insert.bind(queue),
+      retry: queue.retry.bind(queue),
       upsert: ((...args: unknown[]) => {
         wakeUps += 1;
         return (queue.upsert as (...a: unknown[]) => unknown).apply(queue, args);

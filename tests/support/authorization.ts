@@ -8,6 +8,7 @@ import { registerConflictActions } from '../../src/bot/conflict-actions.ts';
 import { registerHome } from '../../src/bot/home.ts';
 import { registerLeadCommand } from '../../src/bot/lead-command.ts';
 import { registerMocoActions } from '../../src/bot/moco-actions.ts';
+import { registerDeadLetterActions } from '../../src/bot/dead-letter-actions.ts';
 import { registerPing } from '../../src/bot/ping.ts';
 import { memberBySlackUser } from '../../src/engine/team.ts';
 import { SLACK_DELIVERY_QUEUE } from '../../src/slack/outbox/kick.ts';
@@ -80,6 +81,7 @@ export function registerEverything(app: App, ctx: AppContext): void {
   registerLeadCommand(app, ctx);
   registerHome(app, ctx);
   registerMocoActions(app, ctx);
+  registerDeadLetterActions(app, ctx);
 }
 
 // The lead desk's team and pipelines over the scoring rules that can tie b2b and research, so a

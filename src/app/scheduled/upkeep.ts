@@ -20,6 +20,7 @@ import { findUpkeep, type UpkeepFinding, type UpkeepKind } from '../../engine/up
 import { notificationLead } from '../processing/automation-executors.ts';
 import { type AutomationSummary, emptyAutomationSummary, runAutomation } from '../processing/automation.ts';
 import type { AppContext } from '../context.ts';
+import { purgeOldDecisions, type RetentionSummary } from './audit-retention.ts';
 import { kickSlackDelivery } from '../../slack/outbox/kick.ts';
 import { enqueueSlack } from '../../slack/outbox/enqueue.ts';
 
@@ -28,6 +29,8 @@ export interface UpkeepOptions {
   leadLimit?: number;
   /** Leads per transaction when time_in_stage automation runs. Default 100. */
   automationChunk?: number;
+  /** Decisions older than this many days are purged (`LEADLINE_AUDIT_DAYS`). Default 400. */
+  auditDays?: number;
 }
 
 export interface UpkeepSummary {
@@ -40,6 +43,8 @@ export interface UpkeepSummary {
   /** The lead query hit `leadLimit`: lead findings were not resolved this run. */
   truncated: boolean;
   automation: AutomationSummary;
+  /** Decisions deleted for being past their retention. */
+  purged: RetentionSummary;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -55,7 +60,8 @@ const SILENT_KINDS: ReadonlySet<UpkeepKind> = new Set(['lead.stale']);
  * kept, last seen updated); resolve findings not seen any more; and enqueue one Slack message per new
  * finding (the owner's DM for stalled and ghost-risk deals, else every active manager's DM). Then,
  * in chunks of leads with their own transactions, fire `time_in_stage` automation for open deals
- * past a rule's days (once per stage visit: the trigger id is the visit).
+ * past a rule's days (once per stage visit: the trigger id is the visit). Last, decisions past
+ * `auditDays` are purged (purgeOldDecisions).
  *
  * @example
  * const summary = await runUpkeep(ctx);
@@ -66,8 +72,9 @@ export async function runUpkeep(ctx: AppContext, options: UpkeepOptions = {}): P
   const leadLimit = options.leadLimit ?? 5_000;
   const checked = await withTransaction(ctx.pool, (tx) => checkFindings(tx, ctx, now, leadLimit));
   const automation = await fireTimeInStage(ctx, checked.deals, now, options.automationChunk ?? 100);
+  const purged = await purgeOldDecisions(ctx, options.auditDays === undefined ? {} : { auditDays: options.auditDays });
   const { deals: _deals, ...summary } = checked;
-  return { ...summary, automation };
+  return { ...summary, automation, purged };
 }
 
 async function checkFindings(tx: PoolClient, ctx: AppContext, now: Date, leadLimit: number) {

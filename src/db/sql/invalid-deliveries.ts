@@ -33,12 +33,12 @@ export interface InvalidDeliveryRow {
   attempts: number;
 }
 
-/** Deliveries waiting for an operator, oldest first (all, or the ones named). */
+/** Deliveries waiting for an operator, oldest first (all, or the ones named); discarded ones are done. */
 export function selectInvalidDeliveries(ids: readonly string[] | null, limit: number): Sql<InvalidDeliveryRow> {
   return {
     text: `SELECT id::text, source, delivery_key, received_at, content_type, body, reason, detail, attempts
       FROM invalid_deliveries
-      WHERE retried_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
+      WHERE retried_at IS NULL AND discarded_at IS NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
       ORDER BY received_at, id LIMIT $2`,
     values: [ids, limit],
   };

@@ -117,16 +117,16 @@ export function selectOpenSyncs(limit: number): Sql<OpenSyncRow & { total: numbe
     text: `SELECT r.id, r.lead_id, r.deal_id, r.state, r.last_error, r.attempts, r.created_at,
         l.full_name, l.first_name, l.last_name, l.email, l.company, count(*) OVER ()::int AS total
       FROM moco_sync_requests r JOIN leads l ON l.id = r.lead_id
-      WHERE r.state <> 'synced'
+      WHERE r.state <> 'synced' AND r.discarded_at IS NULL
       ORDER BY (r.state = 'failed') DESC, r.created_at, r.id LIMIT $1`,
     values: [limit],
   };
 }
 
-/** A failed sync asked for again: pending, its error kept until the next attempt. */
+/** A failed sync asked for again (not one an admin discarded): pending, its error kept until the next attempt. */
 export function retryMocoSyncRow(requestId: number, now: Date): Sql<{ id: number; lead_id: number }> {
   return {
-    text: `UPDATE moco_sync_requests SET state = 'pending', updated_at = $2 WHERE id = $1 AND state = 'failed'
+    text: `UPDATE moco_sync_requests SET state = 'pending', updated_at = $2 WHERE id = $1 AND state = 'failed' AND discarded_at IS NULL
       RETURNING id, lead_id`,
     values: [requestId, now],
   };

@@ -5,7 +5,7 @@ export function parkEvent(eventId: string, error: string, rulesetVersion: string
   return {
     text: `INSERT INTO parked_events (event_id, error, ruleset_version, parked_at) VALUES ($1, $2, $3, $4)
       ON CONFLICT (event_id) DO UPDATE SET error = EXCLUDED.error, ruleset_version = EXCLUDED.ruleset_version,
-        parked_at = EXCLUDED.parked_at, retried_at = NULL, attempts = parked_events.attempts + 1`,
+        parked_at = EXCLUDED.parked_at, retried_at = NULL, discarded_at = NULL, attempts = parked_events.attempts + 1`,
     values: [eventId, error, rulesetVersion, now],
   };
 }
@@ -25,7 +25,7 @@ export function selectParkedEvents(limit: number): Sql<ParkedEventRow> {
   return {
     text: `SELECT p.event_id, e.source, e.event_type, p.error, p.ruleset_version, p.attempts, p.parked_at
       FROM parked_events p JOIN intake_events e ON e.id = p.event_id
-      WHERE p.retried_at IS NULL ORDER BY p.parked_at, p.event_id LIMIT $1`,
+      WHERE p.retried_at IS NULL AND p.discarded_at IS NULL ORDER BY p.parked_at, p.event_id LIMIT $1`,
     values: [limit],
   };
 }
@@ -35,7 +35,7 @@ export function markParkedRetried(eventIds: readonly string[] | null, now: Date)
   return {
     text: `UPDATE parked_events p SET retried_at = $2
       FROM intake_events e
-      WHERE e.id = p.event_id AND p.retried_at IS NULL AND e.processed_at IS NULL
+      WHERE e.id = p.event_id AND p.retried_at IS NULL AND p.discarded_at IS NULL AND e.processed_at IS NULL
         AND ($1::uuid[] IS NULL OR p.event_id = ANY($1::uuid[]))
       RETURNING p.event_id`,
     values: [eventIds, now],

@@ -80,6 +80,8 @@ export function upsertOutbox(messages: readonly OutboxMessage[], now: Date): Sql
         -- A pending row keeps its slot: it may be backing off, paced or in flight.
         next_attempt_at = CASE WHEN o.state = 'pending' THEN o.next_attempt_at ELSE EXCLUDED.next_attempt_at END,
         version = o.version + 1,
+        -- New content is a new message: a discarded dead letter under this key lists again if it dies.
+        discarded_at = NULL,
         updated_at = EXCLUDED.updated_at
       WHERE o.payload IS DISTINCT FROM EXCLUDED.payload
       RETURNING id, key, version, state`,
@@ -252,18 +254,18 @@ export function selectNextDue(): Sql<{ at: Date | null }> {
 export function selectDeadOutbox(limit: number): Sql<DeadOutboxRow> {
   return {
     text: `SELECT id, key, kind, lead_id, method, channel, attempts, rate_limited, last_error, created_at, updated_at
-      FROM slack_outbox WHERE state = 'dead'
+      FROM slack_outbox WHERE state = 'dead' AND discarded_at IS NULL
       ORDER BY updated_at DESC, id DESC
       LIMIT $1`,
     values: [limit],
   };
 }
 
-/** Puts a dead row back in the queue with fresh attempts; returns a row only if it was dead. */
+/** Puts a dead row back in the queue with fresh attempts; returns a row only if it was dead (and not discarded). */
 export function reviveDeadOutbox(id: number, now: Date): Sql {
   return {
     text: `UPDATE slack_outbox SET state = 'pending', attempts = 0, rate_limited = 0, next_attempt_at = $2, updated_at = $2
-      WHERE id = $1 AND state = 'dead'
+      WHERE id = $1 AND state = 'dead' AND discarded_at IS NULL
       RETURNING id`,
     values: [id, now],
   };

@@ -7,6 +7,7 @@ import { money } from './deals.ts';
 import type { types } from '@slack/bolt';
 import type { FairnessRow } from '../../engine/fairness.ts';
 import { fairnessLine } from './digest.ts';
+import { deadLetterBlocks, type HomeDeadLetters } from './dead-letters.ts';
 import { type LeadLine, leadLine, pickButton } from './lead-lists.ts';
 import { button, context, divider, header, plain, section, userMention } from './mrkdwn.ts';
 import { formatLocal, relativeTime } from './time.ts';
@@ -42,6 +43,8 @@ export interface HomeData {
     /** For admins: MOCO syncs not done yet (failed first); null for managers. */
     mocoSyncs: { total: number; items: { name: string; state: 'pending' | 'failed'; error: string | null; attempts: number }[] } | null;
   } | null;
+  /** For active admins: what gave up and waits for them (bot/home.ts adds it); absent for everyone else. */
+  deadLetters?: HomeDeadLetters | null;
 }
 
 const MAX_QUEUE = 15;
@@ -164,6 +167,7 @@ export function renderHome(data: HomeData): types.HomeView {
     ...leadSections(hot, MAX_HOT, data.now, 'No hot leads waiting.'),
   ];
   if (data.manager !== null) blocks.push(...managerBlocks(data.manager, data.now));
+  if (data.deadLetters != null) blocks.push(...deadLetterBlocks(data.deadLetters, data.now));
   blocks.push(context([`Updated ${formatLocal(data.now, data.timeZone)} · \`/lead help\` for commands`]));
   return { type: 'home', blocks };
 }

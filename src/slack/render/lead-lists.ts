@@ -115,6 +115,8 @@ export const HELP_LINES: readonly (readonly [string, string])[] = [
   ['/lead back', 'take leads again'],
   ['/lead forget <email>', 'erase a lead’s personal data (admins)'],
   ['/lead export <email>', 'a lead’s data as JSON, by DM (admins)'],
+  ['/lead why <email>', 'every route and owner decision for the lead, with the ruleset that made it'],
+  ['/lead fairness [pipeline] [days]', 'leads vs target share, claims within SLA, reassignments per rep (managers; 30 days, at most 400)'],
   ['/lead help', 'this list'],
 ];
 

@@ -55,3 +55,15 @@ export function formatDuration(ms: number): string {
   const rest = minutes % 60;
   return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
 }
+
+/**
+ * A local date with its year and time, e.g. `2025-11-20 11:00`: for records that may be years old.
+ *
+ * @example
+ * formatStamp(new Date('2025-11-20T10:00:00Z'), 'Europe/Berlin') // '2025-11-20 11:00'
+ */
+export function formatStamp(date: Date, timeZone: string): string {
+  const p = zonedParts(date, timeZone);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+}
