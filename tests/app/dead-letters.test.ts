@@ -156,6 +156,9 @@ describe('dead letters', () => {
     const ref = await parkedEvent();
     await twice('retry', ref, 'parked_events', 'retried');
     expect(await one(`SELECT data->>'eventId' AS id FROM pgboss.job WHERE name = $1`, [PROCESS_EVENTS_QUEUE])).toEqual({ id: ref.id });
+    // The fault gone (here: there was none in the event itself), the job the retry queued processes it.
+    expect(await processEvents([ref.id], ctx)).toMatchObject({ events: 1 });
+    expect(await one('SELECT processed_at IS NOT NULL AS processed FROM intake_events WHERE id = $1', [ref.id])).toEqual({ processed: true });
 
     const other = await parkedEvent();
     await twice('discard', other, 'parked_events', 'discarded');

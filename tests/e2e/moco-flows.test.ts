@@ -149,5 +149,21 @@ describe('MOCO flows end to end', () => {
     // Nothing went to the deals channel: the thread is where this deal lives.
     expect(slack.messages('C0DEALS001')).toEqual([]);
     expect(slack.violations()).toEqual([]);
+
+    // Every metric family the flow touched has moved in this process's registry.
+    const metrics = await (await fetch(`${runtime.url}/metrics`)).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(value('leadline_webhooks_total{source="website",outcome="accepted"}')).toBe(2);
+    expect(value('leadline_webhooks_total{source="moco",outcome="accepted"}')).toBeGreaterThanOrEqual(5);
+    expect(value('leadline_intake_seconds_count{source="website"}')).toBe(2);
+    expect(value('leadline_events_processed_total')).toBeGreaterThanOrEqual(3);
+    expect(value('leadline_event_processed_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(value('leadline_leads_created_total')).toBe(1);
+    expect(value('leadline_engine_decisions_total{kind="routed"}')).toBe(1);
+    expect(value('leadline_engine_decisions_total{kind="lead_changed"}')).toBeGreaterThan(0);
+    expect(value('leadline_job_seconds_count{job="process-events-urgent"}') + value('leadline_job_seconds_count{job="process-events"}')).toBeGreaterThan(0);
+    expect(value('leadline_slack_deliveries_total{outcome="sent"}')).toBeGreaterThanOrEqual(6);
+    expect(value('leadline_moco_calls_total{outcome="ok"}')).toBeGreaterThanOrEqual(5);
+    expect(value('leadline_slack_outbox_messages{state="dead"}')).toBe(0);
   });
 });

@@ -82,6 +82,26 @@ describe('npm run rules:diff', () => {
     expect(lines.some((l) => /^ {2}b2b: anna 50% → 0%, ben 50% → 0%$/.test(l))).toBe(true);
   });
 
+  it('reports a moved hot threshold exactly: the same routes and owners, two alerts fewer', () => {
+    const moved = RUNNING.replace('{ name: hot, score: 50 }', '{ name: hot, score: 70 }');
+    const result = diff(moved, '--days', '7');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        `replayed 3 events of the last 7 days: running ${rulesetVersion(RUNNING)} vs ${rulesetVersion(moved)}`,
+        '2 of 3 leads would differ',
+        '  ada@lab.example: would no longer alert',
+        '  alan@lab.example: would no longer alert',
+        'leads per route (running → new):',
+        '  b2b: 2 → 2',
+        '  pool: 1 → 1',
+        'owner shares per pipeline (running → new):',
+        '  b2b: anna 50% → 50%, ben 50% → 50%',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('refuses a broken ruleset with its line, changing nothing', () => {
     const result = diff(RUNNING.replace('points: 60', 'points: 600'));
     expect(result.code).toBe(1);

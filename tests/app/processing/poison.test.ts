@@ -38,6 +38,7 @@ describe('a poison event in a processing batch', () => {
     expect(parked).toEqual([
       expect.objectContaining({ event_id: poison, ruleset_version: 'test-rules', attempts: 1, error: expect.stringContaining('TypeError') }),
     ]);
+    expect(await ctx.metrics.registry.getSingleMetricAsString('leadline_events_parked_total')).toMatch(/^leadline_events_parked_total 1$/m);
 
     // Fixed, then retried by the operator: processed once; a second retry finds nothing to send.
     await db.pool.query(`UPDATE intake_events SET event = jsonb_set(event, '{lead}', '{"email": "visitor137@lab.example", "ids": {}}') WHERE id = $1`, [poison]);

@@ -3,6 +3,7 @@ import type { LeadlineEvent } from '../../../src/engine/event.ts';
 import { claimLead, snoozeAlert } from '../../../src/app/commands/alert-actions.ts';
 import { processEvents } from '../../../src/app/processing/process-events.ts';
 import { runSlaSweep } from '../../../src/app/scheduled/sla.ts';
+import { slaSweepJob } from '../../../src/jobs/sla.ts';
 import { event, storeEvents, TEST_RULES_YAML, testRuleset } from '../../support/engine-fixtures.ts';
 import { type SlackHarness, useSlackHarness } from '../../support/slack-harness.ts';
 
@@ -225,5 +226,15 @@ describe('SLA sweep', () => {
       { id: first.alertId, sla_step: 1 },
       { id: second.alertId, sla_step: 1 },
     ]);
+  });
+
+  it('counts the steps it takes in the SLA metric, through the scheduled job', async () => {
+    await processAndAlert(h, hotEvents('ada@engines.example'));
+    await h.deliverAll({ restoreClock: true });
+    h.clock.set(at('12:00'));
+    await slaSweepJob.handler([{ id: 'sla-slot', data: { slot: '2026-11-20T12:00' } }], h.ctx);
+    const text = await h.ctx.metrics.registry.getSingleMetricAsString('leadline_sla_steps_total');
+    expect(text).toMatch(/^leadline_sla_steps_total\{step="reminded"\} 1$/m);
+    expect(text).toMatch(/^leadline_sla_steps_total\{step="escalated"\} 1$/m);
   });
 });
