@@ -75,3 +75,30 @@ export function absence(
   }
   return null;
 }
+
+/** One away or back change of a member, as the audit log keeps them. */
+export interface PresenceChange {
+  at: Date;
+  /** Away until then (`AWAY_UNTIL_BACK`: until they say they are back); null: back. */
+  until: Date | null;
+}
+
+/**
+ * How long a member was away between `from` and `to`, from their changes in time order (those
+ * before `from` say how the window began). An away ends at its `until`, at the next change, or at
+ * `to`, whichever comes first.
+ *
+ * @example
+ * awayTimeMs([{ at: mon9, until: mon17 }], mon0, tue0) // 8 h
+ */
+export function awayTimeMs(changes: readonly PresenceChange[], from: Date, to: Date): number {
+  let total = 0;
+  changes.forEach((change, i) => {
+    if (change.until === null) return;
+    const next = changes[i + 1]?.at ?? to;
+    const end = Math.min(change.until.getTime(), next.getTime(), to.getTime());
+    const start = Math.max(change.at.getTime(), from.getTime());
+    if (end > start) total += end - start;
+  });
+  return total;
+}

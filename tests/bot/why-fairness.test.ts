@@ -117,6 +117,12 @@ describe('/lead why and /lead fairness', () => {
       h.clock.advance(20 * MINUTE);
       await claim(benLead, USERS.anna);
       expect((await (await lead(h, 'away 3d', USERS.ben)).reply()).text).toContain('You are away until');
+      // Away for two hours, back, and away again until further notice: 2 h so far, and away now.
+      h.clock.advance(120 * MINUTE);
+      expect((await (await lead(h, 'back', USERS.ben)).reply()).text).toContain('Welcome back');
+      h.clock.advance(30 * MINUTE);
+      expect((await (await lead(h, 'away 3d', USERS.ben)).reply()).text).toContain('You are away until');
+      h.clock.advance(15 * MINUTE);
 
       const run = await lead(h, 'fairness b2b', USERS.lena);
       expect(run.ack).toBeNull();
@@ -124,14 +130,14 @@ describe('/lead why and /lead fairness', () => {
       expect(reply.response_type).toBe('ephemeral');
       expect(reply.text).toBe('Fairness over the last 30 days');
       expect(reply.blocks.map((b) => textOf(b))).toEqual([
-        '*Fairness over the last 30 days* · since 2026-10-21 12:22 (Europe/Berlin)',
+        '*Fairness over the last 30 days* · since 2026-10-21 15:07 (Europe/Berlin)',
         [
           '*B2B customers* · round robin · 3 leads from the rotation',
           '• <@U0ANNA001>: 1 lead (33%, target 33%) · 1 by hand · 1 of 2 claims within SLA · 0 reassigned away',
-          '• <@U0BEN0002>: 1 lead (33%, target 33%) · no claims · 1 reassigned away · away now, until 2026-11-23 11:22',
+          '• <@U0BEN0002>: 1 lead (33%, target 33%) · no claims · 1 reassigned away · away 2 h 15 min in the window · away now, until 2026-11-23 13:52',
           '• <@U0CARLA03>: 1 lead (33%, target 33%) · no claims · 0 reassigned away',
         ].join('\n'),
-        expect.stringContaining('Away time in the window: not recorded'),
+        expect.stringContaining('Away: time set away with `/lead away` or the Home tab within the window'),
       ]);
     });
 

@@ -4,10 +4,12 @@ import {
   type ReceivedRow,
   selectAwayNow,
   selectClaims,
+  selectPresenceChanges,
   selectReassignedAway,
   selectReceived,
 } from '../../db/sql/decisions.ts';
 import { targetShares } from '../../engine/fairness.ts';
+import { awayTimeMs, type PresenceChange } from '../../engine/presence.ts';
 import type { Ruleset } from '../../engine/ruleset.ts';
 import { memberById, memberBySlackUser } from '../../engine/team.ts';
 import type { FairnessPipelineView, FairnessRepView, FairnessReportView } from '../../slack/render/reports.ts';
@@ -22,6 +24,8 @@ interface Figures {
   /** Claims with the claimer resolved to a member id (or their Slack id when not on the team). */
   claims: readonly (ClaimRow & { member_id: string })[];
   away: ReadonlyMap<string, Date>;
+  /** Milliseconds each member was away in the window, from the recorded away and back changes. */
+  awayMs: ReadonlyMap<string, number>;
 }
 
 function strategyOf(pipeline: Pipeline): string {
@@ -42,6 +46,7 @@ function repView(ruleset: Ruleset, pipelineId: string, memberId: string, target:
     claimsWithinSla: claims?.within_sla ?? 0,
     reassignedAway: f.reassigned.find((r) => r.pipeline_id === pipelineId && r.member_id === memberId)?.reassigned ?? 0,
     awayUntil: f.away.get(memberId) ?? null,
+    awayMs: f.awayMs.get(memberId) ?? 0,
   };
 }
 
@@ -64,7 +69,8 @@ function pipelineView(ruleset: Ruleset, pipeline: Pipeline, f: Figures): Fairnes
 /**
  * `/lead fairness`: for one pipeline (or each in the ruleset) over the last `days` days, each
  * person's leads from the rotation against their target share (the ruleset's weights now), deals
- * given by hand, claims within SLA, reassignments away from them and their current away setting.
+ * given by hand, claims within SLA, reassignments away from them, their away time in the window
+ * (from the away and back changes the audit log keeps) and their current away setting.
  *
  * @example
  * const view = await loadFairnessReport(pool, ruleset, { pipelineId: 'b2b', days: 30, now });
@@ -77,14 +83,22 @@ export async function loadFairnessReport(
 ): Promise<FairnessReportView> {
   const { now, days } = input;
   const from = new Date(now.getTime() - days * DAY_MS);
-  const [received, reassigned, claimRows, awayRows] = await Promise.all([
+  const [received, reassigned, claimRows, awayRows, presence] = await Promise.all([
     run(db, selectReceived(from, now)),
     run(db, selectReassignedAway(from, now)),
     run(db, selectClaims(from, now)),
     run(db, selectAwayNow(now)),
+    run(db, selectPresenceChanges(now)),
   ]);
   const claims = claimRows.map((c) => ({ ...c, member_id: memberBySlackUser(ruleset, c.slack_user_id)?.id ?? c.slack_user_id }));
-  const figures: Figures = { received, reassigned, claims, away: new Map(awayRows.map((r) => [r.member_id, r.away_until])) };
+  const changes = new Map<string, PresenceChange[]>();
+  for (const row of presence) {
+    const list = changes.get(row.member) ?? [];
+    list.push({ at: row.created_at, until: row.action === 'presence.back' || row.until === null ? null : new Date(row.until) });
+    changes.set(row.member, list);
+  }
+  const awayMs = new Map([...changes].map(([member, list]) => [member, awayTimeMs(list, from, now)]));
+  const figures: Figures = { received, reassigned, claims, away: new Map(awayRows.map((r) => [r.member_id, r.away_until])), awayMs };
   const pipelines = ruleset.pipelines.filter((p) => input.pipelineId === null || p.id === input.pipelineId);
   return {
     days,

@@ -128,3 +128,20 @@ export function selectAwayNow(now: Date): Sql<{ member_id: string; away_until: D
     values: [now],
   };
 }
+
+export interface PresenceChangeRow {
+  member: string;
+  action: 'presence.away' | 'presence.back';
+  until: string | null;
+  created_at: Date;
+}
+
+/** Away and back changes up to `to`, oldest first: the last one before `from` says how the window began. */
+export function selectPresenceChanges(to: Date): Sql<PresenceChangeRow> {
+  return {
+    text: `SELECT detail->>'member' AS member, action, detail->>'until' AS until, created_at
+      FROM audit_log WHERE action IN ('presence.away', 'presence.back') AND created_at <= $1
+      ORDER BY created_at, id`,
+    values: [to],
+  };
+}

@@ -6,7 +6,7 @@
 import type { types } from '@slack/bolt';
 import { AWAY_UNTIL_BACK } from '../../engine/presence.ts';
 import { BLOCK_LIMITS, context, plain, section, truncateMrkdwn } from './mrkdwn.ts';
-import { formatStamp } from './time.ts';
+import { formatStamp, formatDuration } from './time.ts';
 import { personText, type SlackMessage, type SlackPerson } from './views.ts';
 
 interface DecisionBase {
@@ -140,6 +140,8 @@ export interface FairnessRepView {
   reassignedAway: number;
   /** Their current `/lead away`, when it runs past now. */
   awayUntil: Date | null;
+  /** How long they were away in the window. */
+  awayMs: number;
 }
 
 export interface FairnessPipelineView {
@@ -168,6 +170,7 @@ function repLine(rep: FairnessRepView, pipelineTotal: number, timeZone: string):
   if (rep.byHand > 0) parts.push(`${rep.byHand} by hand`);
   parts.push(rep.claims === 0 ? 'no claims' : `${rep.claimsWithinSla} of ${rep.claims} claims within SLA`);
   parts.push(`${rep.reassignedAway} reassigned away`);
+  if (rep.awayMs > 0) parts.push(`away ${formatDuration(rep.awayMs)} in the window`);
   if (rep.awayUntil !== null) {
     const back = rep.awayUntil.getTime() === AWAY_UNTIL_BACK.getTime();
     parts.push(`away now, ${back ? 'until they are back' : `until ${formatStamp(rep.awayUntil, timeZone)}`}`);
@@ -177,8 +180,8 @@ function repLine(rep: FairnessRepView, pipelineTotal: number, timeZone: string):
 
 /**
  * `/lead fairness [pipeline] [days]`: per pipeline, each person's leads against their target share,
- * claims within SLA, reassignments away from them and whether they are away now. Away time in the
- * window is not recorded (only the current away setting is), and the footer says so.
+ * claims within SLA, reassignments away from them, their away time in the window and whether they
+ * are away now.
  *
  * @example
  * renderFairnessReport({ days: 30, from, timeZone: 'Europe/Berlin', pipelines: [b2b] })
@@ -199,7 +202,7 @@ export function renderFairnessReport(view: FairnessReportView): SlackMessage {
   blocks.push(
     context([
       'Leads: deals the pipeline’s strategy gave, against the target share from the ruleset’s weights; by hand: claims and assignments by a person or rule. Claims: alerts the person claimed, counted for each pipeline the lead has a deal in. Reassigned away: deals that went from them to someone else.',
-      'Away time in the window: not recorded (Leadline keeps only each person’s current `/lead away`).',
+      'Away: time set away with `/lead away` or the Home tab within the window, from the audit log.',
     ]),
   );
   return { text: title, blocks };
