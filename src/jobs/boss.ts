@@ -4,6 +4,9 @@ import type { Logger } from '../log.ts';
 export type Boss = PgBoss;
 
 export const SUPERVISE_INTERVAL_SECONDS = 5;
+// The pass that fails jobs whose heartbeat stopped: every 2 s, so a dead worker's batch is retried
+// within heartbeat (10 s, pg-boss's minimum) + 2 s. It is one indexed update per pass.
+export const MONITOR_INTERVAL_SECONDS = 2;
 
 /**
  * Starts pg-boss on Leadline's database with LISTEN/NOTIFY wake-up, so a worker starts on a new
@@ -24,7 +27,7 @@ export async function startBoss(
     // failed and retried: within heartbeat + this, not at the job's expiry.
     superviseIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
     // The monitor pass is the one that fails jobs with a lost heartbeat (and expired ones).
-    monitorIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
+    monitorIntervalSeconds: MONITOR_INTERVAL_SECONDS,
     // Leadline schedules with node-cron and its own slot table; pg-boss's cron stays off.
     schedule: options.schedule ?? false,
     migrate: true,
