@@ -7,8 +7,8 @@ import { parse } from 'yaml';
 import { SLACK_EVENTS_PATH } from '../../src/bot/slack-app.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-// ../shared sits beside the clone, locally and in CI.
-const reference = path.join(path.resolve(repoRoot, '../shared'), 'reference');
+// Slack's published schemas, kept with the tests so any clone validates offline.
+const reference = path.join(repoRoot, 'tests/support/slack-manifest-schema');
 const SCHEMA_BASE = 'https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas';
 
 const readJson = (file: string): Record<string, unknown> =>
