@@ -4,7 +4,8 @@
 import { assignOwner } from '../src/engine/assignment.ts';
 import { type AssignmentLedger, type AssignmentResult, emptyLedger } from '../src/engine/assignment-model.ts';
 import { identityKeys } from '../src/engine/identity.ts';
-import { emptyLeadState, type LeadOutcome, type LeadState, type StoredEvent } from '../src/engine/lead-processor.ts';
+import { paymentOf } from '../src/engine/deals.ts';
+import { emptyLeadState, type LeadOutcome, type LeadState, processLeadEvents, type StoredEvent } from '../src/engine/lead-processor.ts';
 import { decideRouting, type RoutingDecision } from '../src/engine/routing.ts';
 import type { Ruleset } from '../src/engine/ruleset.ts';
 
@@ -38,6 +39,21 @@ export class Desk {
 
   get leadCount(): number {
     return this.leads.size;
+  }
+
+  /**
+   * Applies one event as processing does, its `occurredAt` the clock; null for a MOCO payment,
+   * which names an invoice and opens no lead. `before` is the lead's state before the event.
+   */
+  apply(event: StoredEvent): { lead: Lead; before: LeadState; outcome: LeadOutcome; routed: Routed | null } | null {
+    if (paymentOf(event) !== null) return null;
+    const now = new Date(event.occurredAt);
+    const lead = this.leadFor(event);
+    const before = lead.state;
+    const outcome = processLeadEvents(before, [event], this.ruleset, now);
+    const routed = this.route(lead, outcome, now);
+    lead.state = outcome.state;
+    return { lead, before, outcome, routed };
   }
 
   /** Find-or-create as identify.ts does it: any known identifier (email first) keeps its lead. */

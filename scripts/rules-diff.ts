@@ -5,8 +5,7 @@
 // or the embedded database. Exit codes: 0 compared, 1 bad arguments or ruleset, 2 anything else.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { paymentOf } from '../src/engine/deals.ts';
-import { processLeadEvents, type StoredEvent } from '../src/engine/lead-processor.ts';
+import type { StoredEvent } from '../src/engine/lead-processor.ts';
 import { parseRuleset, type Ruleset } from '../src/engine/ruleset.ts';
 import { loadConfig, loadDotEnv } from '../src/config.ts';
 import { run } from '../src/db/pool.ts';
@@ -32,12 +31,9 @@ function replay(ruleset: Ruleset, events: readonly StoredEvent[]): Map<string, O
   const desk = new Desk(ruleset);
   const outcomes = new Map<string, Outcome>();
   for (const event of events) {
-    if (paymentOf(event) !== null) continue;
-    const now = new Date(event.occurredAt);
-    const lead = desk.leadFor(event);
-    const outcome = processLeadEvents(lead.state, [event], ruleset, now);
-    const routed = desk.route(lead, outcome, now);
-    lead.state = outcome.state;
+    const applied = desk.apply(event);
+    if (applied === null) continue;
+    const { lead, outcome, routed } = applied;
     const key = outcome.state.email ?? lead.state.leadId;
     const before = outcomes.get(key);
     const alerted = outcome.changes.some(

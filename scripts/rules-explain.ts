@@ -5,11 +5,10 @@
 // change can be tried on a fixed event file before it is deployed. Each event's occurred_at is
 // the clock, so the output for a given pair of files never changes.
 import { readFile } from 'node:fs/promises';
-import { paymentOf } from '../src/engine/deals.ts';
 import { identityKeys } from '../src/engine/identity.ts';
 import { explainAssignment, explainRouting } from '../src/engine/explain.ts';
 import { intentShares } from '../src/engine/facts.ts';
-import { type LeadChange, type LeadOutcome, processLeadEvents, type StoredEvent } from '../src/engine/lead-processor.ts';
+import type { LeadChange, LeadOutcome, StoredEvent } from '../src/engine/lead-processor.ts';
 import { mapNative } from '../src/engine/mappers/native.ts';
 import type { Ruleset } from '../src/engine/ruleset.ts';
 import { rulesetVersion } from '../src/ruleset-file.ts';
@@ -196,17 +195,13 @@ const events = readEvents(args.events, await readText(args.events), sourceName(r
 const desk = new Desk(ruleset);
 let replayed = 0;
 for (const { line, event } of events) {
-  // MOCO's invoice payments name an invoice, not a person: processing never opens a lead for one.
-  if (paymentOf(event) !== null) {
+  const applied = desk.apply(event);
+  if (applied === null) {
     console.log(`line ${line} ${event.id} ${event.type}: a payment, settles deals, no lead`);
     continue;
   }
-  const now = new Date(event.occurredAt);
-  const lead = desk.leadFor(event);
-  const outcome = processLeadEvents(lead.state, [event], ruleset, now);
-  const routed = desk.route(lead, outcome, now);
-  console.log(explainEvent(line, event, lead, outcome, routed, ruleset).join('\n'));
-  lead.state = outcome.state;
+  const { lead, before, outcome, routed } = applied;
+  console.log(explainEvent(line, event, { ...lead, state: before }, outcome, routed, ruleset).join('\n'));
   replayed += 1;
 }
 console.log(

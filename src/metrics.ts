@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Pool, run } from './db/pool.ts';
-import { selectOutboxStates, selectQueueStats } from './db/sql/metrics.ts';
+import { type QueueStatsRow, selectOutboxStates, selectQueueStats } from './db/sql/metrics.ts';
 
 /**
  * Leadline's Prometheus metrics, one registry per process (tests build their own), exposed on
@@ -103,7 +103,12 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
  */
 export function registerDatabaseGauges(metrics: Metrics, pool: Pool): void {
   const registers = [metrics.registry];
-  const queues = () => run(pool, selectQueueStats()).catch(() => []);
+  // Both queue gauges read one query per scrape: the second collect finds the first one's answer.
+  let stats: Promise<QueueStatsRow[]> | null = null;
+  const queues = () =>
+    (stats ??= run(pool, selectQueueStats())
+      .catch(() => [])
+      .finally(() => setImmediate(() => (stats = null))));
   new Gauge({
     name: 'leadline_queue_depth',
     help: 'Jobs due and waiting per queue',

@@ -2,7 +2,7 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import { canManage, memberBySlackUser } from '../engine/team.ts';
-import { NOT_ON_TEAM } from './lead-respond.ts';
+import { callerOf, NOT_ON_TEAM } from './lead-respond.ts';
 import { type ClaimResult, claimLead, disqualifyLead, snoozeAlert } from '../app/commands/alert-actions.ts';
 import type { AppContext } from '../app/context.ts';
 import { loadLeadDetails } from '../app/queries/lead-details.ts';
@@ -128,9 +128,7 @@ export function registerAlertActions(app: App, ctx: AppContext): void {
 
 // Alerts are posted in shared channels: whoever can see one can click it, but only active team
 // members may act on it (a guest or a former rep changes nothing).
-function onTeam(ctx: AppContext, slackUserId: string): boolean {
-  return memberBySlackUser(ctx.ruleset, slackUserId)?.active === true;
-}
+const onTeam = (ctx: AppContext, slackUserId: string): boolean => callerOf(ctx.ruleset, slackUserId).onTeam;
 
 /** Claim: the first click takes the lead; a later one hears who claimed it (or that it is not a fit). */
 function registerClaimButton(app: App, ctx: AppContext): void {

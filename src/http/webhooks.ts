@@ -4,7 +4,7 @@ import { type ParkedDelivery, parkDelivery } from '../app/intake/invalid-deliver
 import { type IntakeWriter, isRequestFault } from '../app/intake/intake-writer.ts';
 import { readDelivery } from '../app/intake/read-delivery.ts';
 import type { Pool } from '../db/pool.ts';
-import { ERROR_CODES } from '../errors.ts';
+import type { ErrorCode, ErrorIssue } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppEnv } from './env.ts';
 import { errorBody } from './errors.ts';
@@ -32,11 +32,9 @@ export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
   const handle = async (c: Context<AppEnv>) => {
     const started = performance.now();
     let outcome = 'unavailable';
-    let refusal: string | null = null;
+    const answer: Answer = { refusal: null };
     try {
-      const res = await receive(c, deps);
-      // Refusals are the rare path: reading back their small error body costs nothing that matters.
-      if (res.status >= 400) refusal = await errorCodeOf(res);
+      const res = await receive(c, deps, answer);
       outcome = res.headers.has(PARKED_HEADER)
         ? 'parked'
         : res.status === 202 ? 'accepted' : res.status === 200 ? 'duplicate' : res.status === 429 ? 'rate_limited' : 'rejected';
@@ -47,7 +45,7 @@ export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
         ? (c.req.param('source') ?? '')
         : 'unknown';
       deps.metrics.webhooks.inc({ source, outcome });
-      if (refusal !== null) deps.metrics.webhookRefusals.inc({ source, reason: refusal });
+      if (answer.refusal !== null) deps.metrics.webhookRefusals.inc({ source, reason: answer.refusal });
       if (outcome === 'accepted' || outcome === 'duplicate') {
         deps.metrics.intakeSeconds.observe({ source }, (performance.now() - started) / 1000);
       }
@@ -57,24 +55,27 @@ export function mountWebhooks(app: Hono<AppEnv>, deps: WebhookDeps): void {
   app.post('/webhooks/:source/:token', handle);
 }
 
-async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response> {
+// What receive refused with, for the metrics (error codes are a bounded label set).
+interface Answer {
+  refusal: ErrorCode | null;
+}
+
+async function receive(c: Context<AppEnv>, deps: WebhookDeps, answer: Answer): Promise<Response> {
+  const refuse = (code: ErrorCode, message: string, status: 400 | 401 | 404 | 413 | 429 | 503, issues?: readonly ErrorIssue[]) => {
+    answer.refusal = code;
+    return c.json(errorBody(code, message, issues), status);
+  };
   const source = deps.sources.get(c.req.param('source') ?? '');
-  if (source === undefined) return c.json(errorBody('unknown_source', 'no such webhook source'), 404);
+  if (source === undefined) return refuse('unknown_source', 'no such webhook source', 404);
   if (source.secret === null) {
     c.header('Retry-After', '300');
-    return c.json(
-      errorBody(
-        'source_not_configured',
-        `source ${source.name} has no secret configured (${source.secretEnv ?? 'secret'})`,
-      ),
-      503,
-    );
+    return refuse('source_not_configured', `source ${source.name} has no secret configured (${source.secretEnv ?? 'secret'})`, 503);
   }
   const receivedAt = deps.now();
   const headers = nodeHeaders(c) ?? c.req.raw.headers;
   const rawBody = await readBody(c);
   if (rawBody === null) {
-    return c.json(errorBody('payload_too_large', `body exceeds ${MAX_WEBHOOK_BYTES} bytes`), 413);
+    return refuse('payload_too_large', `body exceeds ${MAX_WEBHOOK_BYTES} bytes`, 413);
   }
   const verdict = verifySignature(
     source.scheme,
@@ -88,14 +89,14 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
     source.secret,
     receivedAt,
   );
-  if (!verdict.ok) return c.json(errorBody(verdict.reason, 'the request signature did not verify'), 401);
+  if (!verdict.ok) return refuse(verdict.reason, 'the request signature did not verify', 401);
 
   if (source.rateLimit !== null) {
     // Counted after the signature: forgeries cannot spend a sender's allowance.
     const verdictOfLimit = deps.floodLimit.take(source.name, source.rateLimit);
     if (!verdictOfLimit.ok) {
       c.header('Retry-After', String(verdictOfLimit.retryAfterSeconds));
-      return c.json(errorBody('rate_limited', `source ${source.name} allows ${source.rateLimit.perSecond} deliveries a second`), 429);
+      return refuse('rate_limited', `source ${source.name} allows ${source.rateLimit.perSecond} deliveries a second`, 429);
     }
   }
   const read = readDelivery(source, rawBody, { receivedAt, headers, deliveryId: verdict.deliveryId });
@@ -103,7 +104,7 @@ async function receive(c: Context<AppEnv>, deps: WebhookDeps): Promise<Response>
     parkInvalid(c, deps, { source: source.name, deliveryId: verdict.deliveryId, receivedAt, contentType: headers.get('content-type'), body: rawBody, reason, detail });
   if (!read.ok) {
     if (source.onInvalid === 'park') return park(read.code, read.message);
-    return c.json(errorBody(read.code, read.message, read.issues), 400);
+    return refuse(read.code, read.message, 400, read.issues);
   }
   let outcomes;
   try {
@@ -133,14 +134,6 @@ async function parkInvalid(c: Context<AppEnv>, deps: WebhookDeps, delivery: Park
 
 /** Set on a 202 for a delivery that was stored for inspection instead of read. */
 export const PARKED_HEADER = 'leadline-parked';
-
-const KNOWN_CODES = new Set<string>(ERROR_CODES);
-
-async function errorCodeOf(res: Response): Promise<string> {
-  const body = (await res.clone().json().catch(() => null)) as { error?: unknown } | null;
-  // Only Leadline's own codes become label values.
-  return typeof body?.error === 'string' && KNOWN_CODES.has(body.error) ? body.error : `http_${res.status}`;
-}
 
 /**
  * The raw body, or null past `MAX_WEBHOOK_BYTES` (read no further). Under Node it is read straight

@@ -258,23 +258,11 @@ const workflowScalar = z.union([z.string(), z.number()]).optional();
 export const workflowContactSchema = z
   .object({
     email: z.string().optional(),
-    firstname: workflowScalar,
-    lastname: workflowScalar,
-    company: workflowScalar,
-    jobtitle: workflowScalar,
-    phone: workflowScalar,
-    mobilephone: workflowScalar,
-    country: workflowScalar,
-    state: workflowScalar,
-    website: workflowScalar,
-    hs_object_id: workflowScalar,
-    vid: workflowScalar,
+    // The names the mapper reads, from its own lists, so the documentation cannot drift from them.
+    ...Object.fromEntries(
+      [...Object.values(PROFILE_FIELDS), 'phone', 'mobilephone', ...ID_FIELDS, ...UTM_FIELDS].map((name) => [name, workflowScalar]),
+    ),
     dealstage: workflowScalar.describe('a deal workflow\'s stage: closedwon / closedlost close the deal'),
-    utm_source: workflowScalar,
-    utm_medium: workflowScalar,
-    utm_campaign: workflowScalar,
-    utm_term: workflowScalar,
-    utm_content: workflowScalar,
     properties: z
       .record(z.string(), z.unknown())
       .optional()
